@@ -1,0 +1,335 @@
+package engineio
+
+import (
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/go-sio/socketio/engineio/packet"
+)
+
+// PacketType is the type of an Engine.IO packet, as reported to hooks.
+type PacketType = packet.Type
+
+// Errors returned by Session methods.
+var (
+	// ErrClosed is returned when sending on a session that is closing or closed.
+	ErrClosed = errors.New("engineio: session closed")
+	// ErrSlowConsumer is the cause given when a session is closed because
+	// its send buffer went past ServerOptions.MaxBufferedBytes.
+	ErrSlowConsumer = errors.New("engineio: send buffer full (slow consumer)")
+)
+
+// Close reasons, with the strings of the Node.js engine.io server.
+const (
+	ReasonTransportClose = "transport close"
+	ReasonTransportError = "transport error"
+	ReasonPingTimeout    = "ping timeout"
+	ReasonParseError     = "parse error"
+	ReasonForcedClose    = "forced close"
+)
+
+type sessionState uint8
+
+const (
+	stateOpen    sessionState = iota
+	stateClosing              // Close was called: flush, then close
+	stateClosed
+)
+
+// closeTimeout bounds how long a closing polling session waits for the
+// client's next GET to hand it the close packet (Node: 30s).
+const closeTimeout = 30 * time.Second
+
+// Session is one Engine.IO connection, whatever its transport. Its methods
+// are safe for concurrent use.
+type Session struct {
+	id  string
+	srv *Server
+	req *http.Request
+	h   SessionHandler
+
+	// deliverMu serialises deliveries to h so that messages reach it one
+	// at a time, in arrival order, even across a transport upgrade.
+	deliverMu sync.Mutex
+
+	mu        sync.Mutex
+	state     sessionState
+	transport string
+	queue     []packet.Packet // packets waiting for a transport write
+	queued    int             // encoded bytes in queue
+
+	// polling
+	poll       chan struct{} // signalled when the pending GET should look again; nil if none
+	posting    bool          // a POST is being read
+	finalPkt   packet.Type   // what a pending GET answers once the session is closed
+	closeTimer *time.Timer
+
+	// websocket
+	ws      *wsConn
+	writing bool // a writer goroutine owns ws writes
+
+	// upgrade
+	upgrading    bool // a WebSocket upgrade candidate exists
+	probed       bool // it sent "2probe": pending GETs are answered with noop
+	upgraded     bool
+	probeConn    *wsConn
+	upgradeTimer *time.Timer
+
+	// heartbeat
+	pingTimer    *time.Timer
+	timeoutTimer *time.Timer
+	awaitingPong bool
+	hbPaused     bool
+
+	closed chan struct{} // closed once the session is closed
+}
+
+// ID returns the session id: 20 characters of URL-safe base64.
+func (s *Session) ID() string { return s.id }
+
+// Request returns the handshake request. Its body has been consumed.
+func (s *Session) Request() *http.Request { return s.req }
+
+// Transport returns the name of the transport in use.
+func (s *Session) Transport() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.transport
+}
+
+// Closed returns a channel closed when the session has closed.
+func (s *Session) Closed() <-chan struct{} { return s.closed }
+
+// newID returns 15 random bytes in URL-safe base64: 20 characters, as Node.
+func newID() string {
+	var b [15]byte
+	_, _ = rand.Read(b[:]) // never fails (crypto/rand panics on platform failure)
+	return base64.URLEncoding.EncodeToString(b[:])
+}
+
+// Send queues a message for the client. The session owns data afterwards:
+// the caller must not change it, though it may share it between sessions.
+// It returns ErrClosed when the session is closing or closed.
+func (s *Session) Send(data []byte, binary bool) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.state != stateOpen {
+		return ErrClosed
+	}
+	return s.enqueueLocked(packet.Packet{Type: packet.Message, Data: data, Binary: binary})
+}
+
+// enqueueLocked queues p and wakes the transport. s.mu is held.
+func (s *Session) enqueueLocked(p packet.Packet) error {
+	n := packet.EncodedLen(p)
+	if s.queued+n > s.srv.cfg.maxBuffered && len(s.queue) > 0 {
+		go s.closeWith(ReasonTransportError, ErrSlowConsumer)
+		return ErrSlowConsumer
+	}
+	s.queue = append(s.queue, p)
+	s.queued += n
+	s.kickLocked()
+	return nil
+}
+
+// kickLocked makes the current transport write what is queued. s.mu is held.
+func (s *Session) kickLocked() {
+	switch s.transport {
+	case TransportPolling:
+		s.signalPollLocked()
+	case TransportWebSocket:
+		if !s.writing && s.ws != nil && (len(s.queue) > 0 || s.state == stateClosing) {
+			s.writing = true
+			go s.wsWriteLoop(s.ws)
+		}
+	}
+}
+
+func (s *Session) signalPollLocked() {
+	if s.poll != nil {
+		select {
+		case s.poll <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// takeQueueLocked returns the queued packets and empties the queue.
+func (s *Session) takeQueueLocked() []packet.Packet {
+	q := s.queue
+	s.queue = nil
+	s.queued = 0
+	return q
+}
+
+// Close closes the session from the server side: packets already queued are
+// written first, then the client is told to close, and the session ends with
+// reason "forced close". It returns ErrClosed if the session is already
+// closing or closed.
+func (s *Session) Close() error {
+	s.mu.Lock()
+	if s.state != stateOpen {
+		s.mu.Unlock()
+		return ErrClosed
+	}
+	s.state = stateClosing
+	s.stopHeartbeatLocked()
+	if s.transport == TransportPolling {
+		// The next GET carries the close packet; give up after closeTimeout.
+		s.closeTimer = time.AfterFunc(closeTimeout, func() { s.closeWith(ReasonForcedClose, nil) })
+	}
+	s.kickLocked()
+	s.mu.Unlock()
+	return nil
+}
+
+// shutdown closes the session for Server.Shutdown, as Node's close(true):
+// a WebSocket session flushes its queue first; a polling one ends at once,
+// answering a pending GET with a close packet.
+func (s *Session) shutdown() {
+	if s.Transport() == TransportWebSocket && s.Close() == nil {
+		return
+	}
+	s.closeWith(ReasonForcedClose, nil)
+}
+
+// closeWith ends the session at once (queued packets are dropped) and calls
+// the handler's OnClose. A pending polling GET is answered with a close
+// packet, or a noop when the client itself asked to close.
+func (s *Session) closeWith(reason string, cause error) {
+	s.mu.Lock()
+	if s.state == stateClosed {
+		s.mu.Unlock()
+		return
+	}
+	s.state = stateClosed
+	s.stopHeartbeatLocked()
+	if s.closeTimer != nil {
+		s.closeTimer.Stop()
+	}
+	s.queue, s.queued = nil, 0
+	s.finalPkt = packet.Close
+	if reason == ReasonTransportClose {
+		s.finalPkt = packet.Noop
+	}
+	s.signalPollLocked()
+	ws, probe := s.ws, s.probeConn
+	s.endUpgradeLocked()
+	s.mu.Unlock()
+
+	close(s.closed)
+	for _, c := range []*wsConn{ws, probe} {
+		if c != nil {
+			c.close()
+		}
+	}
+	s.srv.removeSession(s)
+	s.srv.logDebug("session closed", "sid", s.id, "reason", reason, "cause", cause)
+	if hook := s.srv.cfg.opts.Hooks.Close; hook != nil {
+		hook(s, reason, cause)
+	}
+	s.deliverMu.Lock()
+	s.h.OnClose(reason, cause)
+	s.deliverMu.Unlock()
+}
+
+// onPacket handles one packet from the client, on the goroutine of the
+// transport that read it.
+func (s *Session) onPacket(p packet.Packet, size int) {
+	if hook := s.srv.cfg.opts.Hooks.PacketIn; hook != nil {
+		hook(s, p.Type, size)
+	}
+	switch p.Type {
+	case packet.Message:
+		s.deliverMu.Lock()
+		s.mu.Lock()
+		open := s.state != stateClosed
+		s.mu.Unlock()
+		if open {
+			s.h.OnMessage(p.Data, p.Binary)
+		}
+		s.deliverMu.Unlock()
+	case packet.Pong:
+		s.onPong()
+	case packet.Close:
+		s.closeWith(ReasonTransportClose, nil)
+	case packet.Ping:
+		// A v4 client never pings; Node closes the session.
+		s.closeWith(ReasonTransportError, errors.New("invalid heartbeat direction"))
+	default:
+		// open, upgrade and noop packets from the client are ignored, as Node.
+	}
+}
+
+func (s *Session) packetOut(pkts []packet.Packet) {
+	if hook := s.srv.cfg.opts.Hooks.PacketOut; hook != nil {
+		for _, p := range pkts {
+			hook(s, p.Type, packet.EncodedLen(p))
+		}
+	}
+}
+
+// --- heartbeat ---------------------------------------------------------------
+
+// startHeartbeatLocked arms the ping timer. s.mu is held.
+func (s *Session) startHeartbeatLocked() {
+	s.hbPaused = false
+	s.awaitingPong = false
+	if s.pingTimer == nil {
+		s.pingTimer = time.AfterFunc(s.srv.cfg.pingInterval, s.onPingTimer)
+	} else {
+		s.pingTimer.Reset(s.srv.cfg.pingInterval)
+	}
+}
+
+func (s *Session) stopHeartbeatLocked() {
+	s.hbPaused = true
+	s.awaitingPong = false
+	if s.pingTimer != nil {
+		s.pingTimer.Stop()
+	}
+	if s.timeoutTimer != nil {
+		s.timeoutTimer.Stop()
+	}
+}
+
+func (s *Session) onPingTimer() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.state != stateOpen || s.hbPaused || s.awaitingPong {
+		return
+	}
+	if err := s.enqueueLocked(packet.Packet{Type: packet.Ping}); err != nil {
+		return
+	}
+	s.awaitingPong = true
+	if s.timeoutTimer == nil {
+		s.timeoutTimer = time.AfterFunc(s.srv.cfg.pingTimeout, s.onPingTimeout)
+	} else {
+		s.timeoutTimer.Reset(s.srv.cfg.pingTimeout)
+	}
+}
+
+func (s *Session) onPingTimeout() {
+	s.mu.Lock()
+	expired := s.state == stateOpen && s.awaitingPong && !s.hbPaused
+	s.mu.Unlock()
+	if expired {
+		s.closeWith(ReasonPingTimeout, nil)
+	}
+}
+
+func (s *Session) onPong() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.state != stateOpen || s.hbPaused || !s.awaitingPong {
+		return
+	}
+	s.awaitingPong = false
+	s.timeoutTimer.Stop()
+	s.pingTimer.Reset(s.srv.cfg.pingInterval)
+}

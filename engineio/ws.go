@@ -1,0 +1,139 @@
+package engineio
+
+// This file is the only one that knows the WebSocket library (lxzan/gws), so
+// that it can be swapped without touching the transport logic.
+
+import (
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/lxzan/gws"
+)
+
+// wsHandler receives the frames of one WebSocket connection, in order, on
+// the goroutine running readLoop.
+type wsHandler interface {
+	onFrame(c *wsConn, data []byte, binary bool)
+	onClose(c *wsConn, err error)
+}
+
+// wsConn is one server-side WebSocket connection.
+type wsConn struct {
+	c *gws.Conn
+	h wsHandler
+}
+
+// wsAcceptor upgrades HTTP requests to WebSocket connections.
+type wsAcceptor struct {
+	up *gws.Upgrader
+}
+
+func newWSAcceptor(cfg *config) *wsAcceptor {
+	opt := &gws.ServerOption{
+		ReadMaxPayloadSize:  int(cfg.maxHTTPBufferSize),
+		WriteMaxPayloadSize: 1 << 30,
+		ReadBufferSize:      4096,
+		HandshakeTimeout:    10 * time.Second,
+		Logger:              silentLogger{},
+		NewSession:          func() gws.SessionStorage { return &connSlot{} },
+	}
+	if pmd := cfg.opts.PerMessageDeflate; pmd != nil {
+		opt.PermessageDeflate = gws.PermessageDeflate{
+			Enabled:               true,
+			Threshold:             pmd.Threshold,
+			ServerContextTakeover: true,
+			ClientContextTakeover: true,
+		}
+		if opt.PermessageDeflate.Threshold <= 0 {
+			opt.PermessageDeflate.Threshold = 1024
+		}
+	}
+	return &wsAcceptor{up: gws.NewUpgrader(wsEvents{}, opt)}
+}
+
+// accept completes the WebSocket handshake on w. On failure the library has
+// already answered the client.
+func (a *wsAcceptor) accept(w http.ResponseWriter, r *http.Request, h wsHandler) (*wsConn, error) {
+	c, err := a.up.Upgrade(w, r)
+	if err != nil {
+		return nil, err
+	}
+	wc := &wsConn{c: c, h: h}
+	c.Session().(*connSlot).conn = wc
+	return wc, nil
+}
+
+// readLoop reads frames until the connection ends. It blocks.
+func (c *wsConn) readLoop() { c.c.ReadLoop() }
+
+// writeText writes one text frame made of a one-byte prefix and data, without
+// copying data.
+func (c *wsConn) writeText(prefix byte, data []byte) error {
+	if len(data) == 0 {
+		return c.c.WriteMessage(gws.OpcodeText, []byte{prefix})
+	}
+	return c.c.Writev(gws.OpcodeText, []byte{prefix}, data)
+}
+
+// writeBinary writes one binary frame.
+func (c *wsConn) writeBinary(data []byte) error {
+	return c.c.WriteMessage(gws.OpcodeBinary, data)
+}
+
+// close sends a close frame and closes the connection. A write blocked on a
+// dead peer is cut short so that close never waits long.
+func (c *wsConn) close() {
+	_ = c.c.SetWriteDeadline(time.Now().Add(250 * time.Millisecond))
+	_ = c.c.WriteClose(1000, nil)
+	_ = c.c.NetConn().Close()
+}
+
+// isNormalClose reports whether err ends a connection the way a peer
+// closing it normally does.
+func isNormalClose(err error) bool {
+	var ce *gws.CloseError
+	return err == nil || errors.As(err, &ce) || errors.Is(err, io.EOF) ||
+		errors.Is(err, net.ErrClosed) || errors.Is(err, io.ErrUnexpectedEOF)
+}
+
+type wsEvents struct{}
+
+func slotOf(c *gws.Conn) *wsConn { return c.Session().(*connSlot).conn }
+
+func (wsEvents) OnOpen(*gws.Conn) {}
+
+func (wsEvents) OnClose(c *gws.Conn, err error) {
+	if wc := slotOf(c); wc != nil {
+		wc.h.onClose(wc, err)
+	}
+}
+
+func (wsEvents) OnPing(c *gws.Conn, payload []byte) { _ = c.WritePong(payload) }
+
+func (wsEvents) OnPong(*gws.Conn, []byte) {}
+
+func (wsEvents) OnMessage(c *gws.Conn, m *gws.Message) {
+	wc := slotOf(c)
+	if wc == nil {
+		return
+	}
+	// The buffer is handed on and never returned to the library's pool.
+	wc.h.onFrame(wc, m.Bytes(), m.Opcode == gws.OpcodeBinary)
+}
+
+// connSlot is the per-connection storage gws asks for; it only holds our
+// connection, so no map is allocated per connection.
+type connSlot struct{ conn *wsConn }
+
+func (*connSlot) Len() int                          { return 0 }
+func (*connSlot) Load(string) (any, bool)           { return nil, false }
+func (*connSlot) Delete(string)                     {}
+func (*connSlot) Store(string, any)                 {}
+func (*connSlot) Range(func(key string, v any) bool) {}
+
+type silentLogger struct{}
+
+func (silentLogger) Error(...any) {}
