@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/go-sio/socketio/engineio/packet"
 )
@@ -29,8 +30,14 @@ var (
 func (s *Session) servePoll(w http.ResponseWriter, r *http.Request, jsonp string) {
 	s.mu.Lock()
 	if s.state == stateClosed {
+		late := s.lateGET
+		s.lateGET = false
 		s.mu.Unlock()
-		s.srv.abort(w, r, errUnknownSID, false)
+		if late {
+			s.writePayload(w, r, []packet.Packet{{Type: packet.Noop}}, jsonp)
+		} else {
+			s.srv.abort(w, r, errUnknownSID, false)
+		}
 		return
 	}
 	if s.poll != nil {
@@ -44,8 +51,10 @@ func (s *Session) servePoll(w http.ResponseWriter, r *http.Request, jsonp string
 	s.poll = wake
 	s.mu.Unlock()
 
-	var pkts []packet.Packet
+	var probeWait <-chan time.Time // armed while an upgrade probe is under way
+	probeDone := false
 	for {
+		var pkts []packet.Packet
 		s.mu.Lock()
 		switch {
 		case s.state == stateClosed:
@@ -55,10 +64,22 @@ func (s *Session) servePoll(w http.ResponseWriter, r *http.Request, jsonp string
 			if s.state == stateClosing {
 				pkts = append(pkts, packet.Packet{Type: packet.Close})
 			}
-		case s.probed || s.transport != TransportPolling:
-			// An upgrade is under way (or done): end this poll so the
-			// client can finish it.
+		case s.transport != TransportPolling:
+			// The upgrade completed while this GET waited: like any
+			// polling request after the upgrade, it is refused.
+			s.poll = nil
+			s.mu.Unlock()
+			s.srv.abort(w, r, errBadRequest, false)
+			return
+		case s.probed && probeDone:
+			// An upgrade is under way: end this poll so that the client can
+			// pause polling and complete it.
 			pkts = []packet.Packet{{Type: packet.Noop}}
+		case s.probed && probeWait == nil:
+			// As Node, answer within one check interval (100 ms) rather than
+			// at once, so that a GET racing the client's upgrade packet is
+			// refused like any GET after the upgrade.
+			probeWait = time.After(upgradeCheckInterval)
 		}
 		if pkts != nil {
 			s.poll = nil
@@ -74,6 +95,8 @@ func (s *Session) servePoll(w http.ResponseWriter, r *http.Request, jsonp string
 
 		select {
 		case <-wake:
+		case <-probeWait:
+			probeDone = true
 		case <-r.Context().Done():
 			s.mu.Lock()
 			if s.poll == wake {
@@ -85,6 +108,10 @@ func (s *Session) servePoll(w http.ResponseWriter, r *http.Request, jsonp string
 		}
 	}
 }
+
+// upgradeCheckInterval is how soon a poll pending during an upgrade probe is
+// ended with a noop (Node checks every 100 ms).
+const upgradeCheckInterval = 100 * time.Millisecond
 
 // writePayload writes pkts as a polling response, compressed when allowed.
 func (s *Session) writePayload(w http.ResponseWriter, r *http.Request, pkts []packet.Packet, jsonp string) {

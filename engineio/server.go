@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/go-sio/socketio/engineio/packet"
@@ -59,7 +60,8 @@ type Server struct {
 	ws      *wsAcceptor
 
 	mu       sync.Mutex
-	sessions map[string]*Session
+	sessions map[string]*Session // open sessions, and closed ones kept for a late GET
+	open     atomic.Int64
 	closing  bool
 	active   sync.WaitGroup // requests being served, WebSocket read loops included
 }
@@ -83,16 +85,18 @@ func (srv *Server) Path() string { return srv.cfg.path }
 
 // ClientsCount returns the number of open sessions.
 func (srv *Server) ClientsCount() int {
-	srv.mu.Lock()
-	defer srv.mu.Unlock()
-	return len(srv.sessions)
+	return int(srv.open.Load())
 }
 
 // Session returns the open session with the given id, or nil.
 func (srv *Server) Session(id string) *Session {
 	srv.mu.Lock()
-	defer srv.mu.Unlock()
-	return srv.sessions[id]
+	s := srv.sessions[id]
+	srv.mu.Unlock()
+	if s != nil && s.isClosed() {
+		return nil
+	}
+	return s
 }
 
 func (srv *Server) logDebug(msg string, args ...any) {
@@ -267,6 +271,7 @@ func (srv *Server) newSession(r *http.Request, transport string) (*Session, erro
 	}
 	srv.sessions[s.id] = s
 	srv.mu.Unlock()
+	srv.open.Add(1)
 	return s, nil
 }
 

@@ -40,6 +40,10 @@ const (
 	stateClosed
 )
 
+// lateGETWindow is how long the id of a session the client closed over
+// polling stays known, for one GET that raced the close.
+const lateGETWindow = time.Second
+
 // closeTimeout bounds how long a closing polling session waits for the
 // client's next GET to hand it the close packet (Node: 30s).
 const closeTimeout = 30 * time.Second
@@ -66,6 +70,7 @@ type Session struct {
 	poll       chan struct{} // signalled when the pending GET should look again; nil if none
 	posting    bool          // a POST is being read
 	finalPkt   packet.Type   // what a pending GET answers once the session is closed
+	lateGET    bool          // closed by the client with no GET pending: answer one late GET
 	closeTimer *time.Timer
 
 	// websocket
@@ -103,6 +108,15 @@ func (s *Session) Transport() string {
 
 // Closed returns a channel closed when the session has closed.
 func (s *Session) Closed() <-chan struct{} { return s.closed }
+
+func (s *Session) isClosed() bool {
+	select {
+	case <-s.closed:
+		return true
+	default:
+		return false
+	}
+}
 
 // newID returns 15 random bytes in URL-safe base64: 20 characters, as Node.
 func newID() string {
@@ -215,19 +229,29 @@ func (s *Session) closeWith(reason string, cause error) {
 	s.finalPkt = packet.Close
 	if reason == ReasonTransportClose {
 		s.finalPkt = packet.Noop
+		// A client's GET and its closing POST travel on two connections and
+		// may arrive in either order; a GET that comes just after the close
+		// gets the noop it would have got had it come first.
+		s.lateGET = s.transport == TransportPolling && s.poll == nil
 	}
+	late := s.lateGET
 	s.signalPollLocked()
 	ws, probe := s.ws, s.probeConn
 	s.endUpgradeLocked()
 	s.mu.Unlock()
 
 	close(s.closed)
+	s.srv.open.Add(-1)
 	for _, c := range []*wsConn{ws, probe} {
 		if c != nil {
 			c.close()
 		}
 	}
-	s.srv.removeSession(s)
+	if late {
+		time.AfterFunc(lateGETWindow, func() { s.srv.removeSession(s) })
+	} else {
+		s.srv.removeSession(s)
+	}
 	s.srv.logDebug("session closed", "sid", s.id, "reason", reason, "cause", cause)
 	if hook := s.srv.cfg.opts.Hooks.Close; hook != nil {
 		hook(s, reason, cause)

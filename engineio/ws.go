@@ -128,10 +128,10 @@ func (wsEvents) OnMessage(c *gws.Conn, m *gws.Message) {
 // connection, so no map is allocated per connection.
 type connSlot struct{ conn *wsConn }
 
-func (*connSlot) Len() int                          { return 0 }
-func (*connSlot) Load(string) (any, bool)           { return nil, false }
-func (*connSlot) Delete(string)                     {}
-func (*connSlot) Store(string, any)                 {}
+func (*connSlot) Len() int                           { return 0 }
+func (*connSlot) Load(string) (any, bool)            { return nil, false }
+func (*connSlot) Delete(string)                      {}
+func (*connSlot) Store(string, any)                  {}
 func (*connSlot) Range(func(key string, v any) bool) {}
 
 type silentLogger struct{}
