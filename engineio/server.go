@@ -286,6 +286,10 @@ func (srv *Server) start(s *Session) {
 	if s.h == nil {
 		s.h = SessionFuncs{}
 	}
+	if s.isClosed() && s.closeReason != "" {
+		// Closed (by Shutdown) before the handler was known.
+		s.h.OnClose(s.closeReason, s.closeCause)
+	}
 	s.deliverMu.Unlock()
 	s.mu.Lock()
 	if s.state == stateOpen {

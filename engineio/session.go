@@ -58,7 +58,9 @@ type Session struct {
 
 	// deliverMu serialises deliveries to h so that messages reach it one
 	// at a time, in arrival order, even across a transport upgrade.
-	deliverMu sync.Mutex
+	deliverMu   sync.Mutex
+	closeReason string // set under deliverMu when the session closes
+	closeCause  error
 
 	mu        sync.Mutex
 	state     sessionState
@@ -257,7 +259,10 @@ func (s *Session) closeWith(reason string, cause error) {
 		hook(s, reason, cause)
 	}
 	s.deliverMu.Lock()
-	s.h.OnClose(reason, cause)
+	s.closeReason, s.closeCause = reason, cause
+	if s.h != nil { // else start delivers it once the handler is known
+		s.h.OnClose(reason, cause)
+	}
 	s.deliverMu.Unlock()
 }
 
@@ -271,7 +276,7 @@ func (s *Session) onPacket(p packet.Packet, size int) {
 	case packet.Message:
 		s.deliverMu.Lock()
 		s.mu.Lock()
-		open := s.state != stateClosed
+		open := s.state == stateOpen
 		s.mu.Unlock()
 		if open {
 			s.h.OnMessage(p.Data, p.Binary)
