@@ -263,16 +263,20 @@ func (c *wsClient) OnMessage(_ *gws.Conn, m *gws.Message) {
 // error when the handshake is refused; the connection is closed at cleanup.
 func dialWS(t *testing.T, url string) (*wsClient, *http.Response, error) {
 	t.Helper()
+	return dialWSWith(t, &gws.ClientOption{Addr: url})
+}
+
+// dialWSWith is dialWS with client options (opt.Addr is the URL).
+func dialWSWith(t *testing.T, opt *gws.ClientOption) (*wsClient, *http.Response, error) {
+	t.Helper()
 	c := &wsClient{
 		t:      t,
 		frames: make(chan wsFrame, 256),
 		stop:   make(chan struct{}),
 		done:   make(chan struct{}),
 	}
-	conn, resp, err := gws.NewClient(c, &gws.ClientOption{
-		Addr:             url,
-		HandshakeTimeout: waitTimeout,
-	})
+	opt.HandshakeTimeout = waitTimeout
+	conn, resp, err := gws.NewClient(c, opt)
 	if err != nil {
 		return nil, resp, err
 	}

@@ -15,6 +15,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/lxzan/gws"
+
 	"github.com/go-sio/socketio/engineio"
 )
 
@@ -384,4 +386,53 @@ func sidOf(t *testing.T, open string) string {
 		t.Fatalf("not an open packet: %q", open)
 	}
 	return open[len(prefix) : len(prefix)+20]
+}
+
+func TestPerMessageDeflate(t *testing.T) {
+	big := "4" + strings.Repeat("compress me ", 400)
+	for _, tc := range []struct {
+		name string
+		pmd  *engineio.PerMessageDeflateOptions
+		want bool
+	}{{"off by default", nil, false}, {"on", &engineio.PerMessageDeflateOptions{}, true}} {
+		t.Run(tc.name, func(t *testing.T) {
+			opts := suiteOptions()
+			opts.PerMessageDeflate = tc.pmd
+			ts := newEchoServer(t, opts)
+			c, resp, err := dialWSWith(t, &gws.ClientOption{
+				Addr:              ts.wsURL("EIO=4&transport=websocket"),
+				PermessageDeflate: gws.PermessageDeflate{Enabled: true, ServerContextTakeover: true, ClientContextTakeover: true},
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ext := resp.Header.Get("Sec-WebSocket-Extensions")
+			if got := strings.Contains(ext, "permessage-deflate"); got != tc.want {
+				t.Fatalf("Sec-WebSocket-Extensions %q, negotiated %v, want %v", ext, got, tc.want)
+			}
+			c.next() // open packet
+			c.sendText(big)
+			c.expectTextSkippingPings(big)
+		})
+	}
+}
+
+func TestUpgradeTimeout(t *testing.T) {
+	opts := suiteOptions()
+	opts.UpgradeTimeout = 150 * time.Millisecond
+	ts := newEchoServer(t, opts)
+	sid := openPolling(t, ts)
+	c := mustDialWS(t, ts.wsURL("EIO=4&transport=websocket&sid="+sid))
+	c.sendText("2probe")
+	c.expectText("3probe")
+	// No "5": the candidate is dropped and the session goes on polling.
+	c.expectClosed()
+	expectResponse(t, "POST after abandoned upgrade", ts.post(sidQuery(sid), "4still polling"), 200, "ok")
+	r := ts.get(sidQuery(sid))
+	if r.status != 200 || !strings.Contains(r.body, "4still polling") {
+		t.Fatalf("GET after abandoned upgrade: %d %q", r.status, r.body)
+	}
+	if got := ts.session(sid).Transport(); got != "polling" {
+		t.Fatalf("transport %q", got)
+	}
 }
