@@ -28,6 +28,7 @@ var (
 // the session closes, or an upgrade needs the poll to end), then writes them
 // as one payload.
 func (s *Session) servePoll(w http.ResponseWriter, r *http.Request, jsonp string) {
+	s.heartbeatExpired()
 	s.mu.Lock()
 	if s.state == stateClosed {
 		late := s.lateGET
@@ -139,6 +140,7 @@ func (s *Session) writePayload(w http.ResponseWriter, r *http.Request, pkts []pa
 // servePost reads a polling POST body, bounded by MaxHTTPBufferSize, and
 // delivers its packets in order.
 func (s *Session) servePost(w http.ResponseWriter, r *http.Request, jsonp bool) {
+	s.heartbeatExpired()
 	s.mu.Lock()
 	if s.state == stateClosed {
 		s.mu.Unlock()

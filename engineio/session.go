@@ -91,6 +91,7 @@ type Session struct {
 	timeoutTimer *time.Timer
 	awaitingPong bool
 	hbPaused     bool
+	pingDue      time.Time // when the current heartbeat's ping is scheduled
 
 	closed chan struct{} // closed once the session is closed
 }
@@ -137,6 +138,24 @@ func (s *Session) Send(data []byte, binary bool) error {
 		return ErrClosed
 	}
 	return s.enqueueLocked(packet.Packet{Type: packet.Message, Data: data, Binary: binary})
+}
+
+// Writable reports whether the transport can take a message right now
+// without queueing it: a polling GET is pending, or the WebSocket writer is
+// idle. Volatile messages are dropped when it is false, as in Node.
+func (s *Session) Writable() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.state != stateOpen || len(s.queue) > 0 {
+		return false
+	}
+	switch s.transport {
+	case TransportPolling:
+		return s.poll != nil
+	case TransportWebSocket:
+		return s.ws != nil && !s.writing
+	}
+	return false
 }
 
 // enqueueLocked queues p and wakes the transport. s.mu is held.
@@ -308,6 +327,7 @@ func (s *Session) packetOut(pkts []packet.Packet) {
 func (s *Session) startHeartbeatLocked() {
 	s.hbPaused = false
 	s.awaitingPong = false
+	s.pingDue = time.Now().Add(s.srv.cfg.pingInterval)
 	if s.pingTimer == nil {
 		s.pingTimer = time.AfterFunc(s.srv.cfg.pingInterval, s.onPingTimer)
 	} else {
@@ -360,5 +380,20 @@ func (s *Session) onPong() {
 	}
 	s.awaitingPong = false
 	s.timeoutTimer.Stop()
+	s.pingDue = time.Now().Add(s.srv.cfg.pingInterval)
 	s.pingTimer.Reset(s.srv.cfg.pingInterval)
+}
+
+// heartbeatExpired closes the session with "ping timeout" when its pong is
+// overdue by the schedule, even if the timer has not fired yet (a loaded
+// machine fires timers late), and reports whether it did.
+func (s *Session) heartbeatExpired() bool {
+	s.mu.Lock()
+	expired := s.state == stateOpen && !s.hbPaused &&
+		time.Now().After(s.pingDue.Add(s.srv.cfg.pingTimeout))
+	s.mu.Unlock()
+	if expired {
+		s.closeWith(ReasonPingTimeout, nil)
+	}
+	return expired
 }
