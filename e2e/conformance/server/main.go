@@ -1,7 +1,11 @@
 // Command server is the conformance server: the official protocol test
 // suites run against it. It serves bare Engine.IO at /engine.io/ configured
 // as the engine.io-protocol test suite expects (ping 300/200 ms, maxPayload
-// 1e6, CORS "*", every message echoed back).
+// 1e6, CORS "*", every message echoed back), and Socket.IO at /socket.io/
+// as the socket.io-protocol test suite expects (the same, plus
+// connectTimeout 1s; "auth" echoed on connection to "/" and "/custom";
+// "message" answered with "message-back"; "message-with-ack" acknowledged
+// with its own arguments).
 //
 //	go run ./e2e/conformance/server -addr 127.0.0.1:3000
 package main
@@ -18,6 +22,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/go-sio/socketio"
 	"github.com/go-sio/socketio/engineio"
 )
 
@@ -38,8 +43,32 @@ func main() {
 		CORS:              &engineio.CORSOptions{Origins: []string{"*"}},
 		Logger:            logger,
 	})
+	sio := socketio.NewServer(&socketio.ServerOptions{
+		ServerOptions: engineio.ServerOptions{
+			PingInterval:      300 * time.Millisecond,
+			PingTimeout:       200 * time.Millisecond,
+			MaxHTTPBufferSize: 1e6,
+			CORS:              &engineio.CORSOptions{Origins: []string{"*"}},
+		},
+		ConnectTimeout: time.Second,
+		Logger:         logger,
+	})
+	sio.OnConnection(func(s *socketio.Socket) {
+		_ = s.Emit("auth", s.Handshake().Auth)
+		s.On("message", func(e *socketio.Event) {
+			_ = s.Emit("message-back", e.Args.Values()...)
+		})
+		s.On("message-with-ack", func(e *socketio.Event) {
+			_ = e.Ack().Send(e.Args.Values()...)
+		})
+	})
+	sio.Of("/custom").OnConnection(func(s *socketio.Socket) {
+		_ = s.Emit("auth", s.Handshake().Auth)
+	})
+
 	mux := http.NewServeMux()
 	mux.Handle("/engine.io/", eio)
+	mux.Handle("/socket.io/", sio)
 	srv := &http.Server{Addr: *addr, Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -49,6 +78,7 @@ func main() {
 		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		_ = eio.Shutdown(sctx)
+		_ = sio.Shutdown(sctx)
 		_ = srv.Shutdown(sctx)
 	}()
 	fmt.Fprintf(os.Stderr, "conformance server listening on http://%s\n", *addr)

@@ -1,0 +1,129 @@
+package socketio
+
+import (
+	"io/fs"
+	"log/slog"
+	"time"
+
+	"github.com/go-sio/socketio/adapter"
+	"github.com/go-sio/socketio/engineio"
+	"github.com/go-sio/socketio/parser"
+)
+
+// ServerOptions configures a Server. A nil *ServerOptions, and every zero
+// field, means the documented default, which is Node's. Every Engine.IO
+// option (PingInterval, PingTimeout, MaxHTTPBufferSize, Transports, CORS,
+// Cookie, AllowRequest, ...) is available through the embedded
+// engineio.ServerOptions; its Path, Logger and Hooks are replaced by the
+// fields of the same name below.
+type ServerOptions struct {
+	engineio.ServerOptions
+
+	// Path is where the server answers. Default "/socket.io/".
+	Path string
+	// ClientFiles, when set, serves the client bundle from it under Path:
+	// socket.io.js, socket.io.min.js, socket.io.msgpack.min.js,
+	// socket.io.esm.min.js and their .map files (serveClient in Node). It
+	// is typically os.DirFS("node_modules/socket.io-client/dist"). Nil:
+	// no bundle is served.
+	ClientFiles fs.FS
+	// ConnectTimeout is how long a connection may stay without joining a
+	// namespace before it is closed. Default 45s.
+	ConnectTimeout time.Duration
+	// Parser is the codec of every connection. Default parser.Default
+	// (JSON); parser/msgpack provides the msgpack one.
+	Parser parser.Codec
+	// Adapter creates the adapter of each namespace. Default: the
+	// in-memory adapter (adapter.NewMemory).
+	Adapter adapter.Factory
+	// CleanupEmptyChildNamespaces removes a namespace created by a dynamic
+	// parent once its last socket has left. Default false.
+	CleanupEmptyChildNamespaces bool
+	// MaxPendingEvents bounds the events of one socket that wait for their
+	// handlers; a client past it is disconnected (reason "transport
+	// error"). Default 1024.
+	MaxPendingEvents int
+
+	// Logger receives logs of both layers. Nil: silent.
+	Logger *slog.Logger
+	// Hooks observe the server; see Hooks.
+	Hooks Hooks
+}
+
+// Hooks observe a Server. They are called synchronously, on the goroutine
+// of the event they report, and must not block.
+type Hooks struct {
+	// Engine holds the Engine.IO hooks (connection, close, packets in and
+	// out with sizes, upgrade).
+	Engine engineio.Hooks
+	// NamespaceCreated is called when a namespace is created (dynamic ones
+	// included).
+	NamespaceCreated func(n *Namespace)
+	// Connect is called when a socket has joined its namespace.
+	Connect func(s *Socket)
+	// Disconnect is called when a socket leaves its namespace.
+	Disconnect func(s *Socket, reason string)
+	// Join and Leave are called when a socket enters or leaves a room.
+	Join  func(s *Socket, room string)
+	Leave func(s *Socket, room string)
+	// EventIn is called for each event received, before its handlers.
+	EventIn func(s *Socket, event string, args []parser.Raw)
+	// EventOut is called for each event emitted to one socket (s) or
+	// broadcast in a namespace (s nil).
+	EventOut func(n *Namespace, s *Socket, event string, args []any)
+	// BindError is called when a typed handler's arguments do not decode.
+	BindError func(s *Socket, event string, err error)
+}
+
+type serverConfig struct {
+	path             string
+	connectTimeout   time.Duration
+	codec            parser.Codec
+	adapter          adapter.Factory
+	cleanupChildren  bool
+	maxPendingEvents int
+	log              *slog.Logger
+	hooks            Hooks
+	clientFiles      fs.FS
+}
+
+func newServerConfig(o *ServerOptions) (serverConfig, engineio.ServerOptions) {
+	var opts ServerOptions
+	if o != nil {
+		opts = *o
+	}
+	c := serverConfig{
+		path:             opts.Path,
+		connectTimeout:   opts.ConnectTimeout,
+		codec:            opts.Parser,
+		adapter:          opts.Adapter,
+		cleanupChildren:  opts.CleanupEmptyChildNamespaces,
+		maxPendingEvents: opts.MaxPendingEvents,
+		log:              opts.Logger,
+		hooks:            opts.Hooks,
+		clientFiles:      opts.ClientFiles,
+	}
+	if c.path == "" {
+		c.path = "/socket.io/"
+	}
+	if c.path[len(c.path)-1] != '/' {
+		c.path += "/"
+	}
+	if c.connectTimeout <= 0 {
+		c.connectTimeout = 45 * time.Second
+	}
+	if c.codec == nil {
+		c.codec = parser.Default
+	}
+	if c.adapter == nil {
+		c.adapter = adapter.NewMemory
+	}
+	if c.maxPendingEvents <= 0 {
+		c.maxPendingEvents = 1024
+	}
+	eio := opts.ServerOptions
+	eio.Path = c.path
+	eio.Logger = opts.Logger
+	eio.Hooks = opts.Hooks.Engine
+	return c, eio
+}
