@@ -40,8 +40,8 @@ type ServerOptions struct {
 	// parent once its last socket has left. Default false.
 	CleanupEmptyChildNamespaces bool
 	// MaxPendingEvents bounds the events of one socket that wait for their
-	// handlers; a client past it is disconnected (reason "transport
-	// error"). Default 1024.
+	// handlers; a client past it is disconnected (reason "forced server
+	// close"). Default 1024.
 	MaxPendingEvents int
 
 	// Logger receives logs of both layers. Nil: silent.

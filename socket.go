@@ -373,16 +373,14 @@ func (s *Socket) write(msgs []parser.Message, flags adapter.BroadcastFlags) {
 }
 
 // Send implements adapter.Socket: it writes a broadcast's messages.
-func (s *Socket) Send(msgs []parser.Message, flags adapter.BroadcastFlags) {
+func (s *Socket) Send(p *parser.Packet, msgs []parser.Message, flags adapter.BroadcastFlags) {
 	if !s.connected.Load() {
 		return
 	}
+	if p.Type == parser.Event {
+		s.notifyOutgoing(p.Event, p.Args)
+	}
 	s.write(msgs, flags)
-}
-
-// notifyBroadcast reports an outgoing broadcast event to OnAnyOutgoing.
-func (s *Socket) notifyBroadcast(event string, args []any) {
-	s.notifyOutgoing(event, args)
 }
 
 // ExpectAck implements adapter.Socket.

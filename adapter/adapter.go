@@ -72,8 +72,9 @@ type SocketDetails struct {
 // Socket is what an adapter needs of a local socket.
 type Socket interface {
 	ID() SocketID
-	// Send queues encoded messages (shared between sockets: read-only).
-	Send(msgs []parser.Message, flags BroadcastFlags)
+	// Send queues the encoded messages of p (shared between sockets:
+	// read-only); p itself is given for the socket's outgoing listeners.
+	Send(p *parser.Packet, msgs []parser.Message, flags BroadcastFlags)
 	// ExpectAck registers fn as the handler of the acknowledgement id.
 	ExpectAck(id uint64, fn func(args []any))
 	// Disconnect disconnects the socket (close: the whole connection).

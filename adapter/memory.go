@@ -184,7 +184,7 @@ func (m *Memory) Broadcast(p *parser.Packet, opts BroadcastOptions) error {
 	if err != nil {
 		return err
 	}
-	m.apply(opts, func(s Socket) { s.Send(msgs, opts.Flags) })
+	m.apply(opts, func(s Socket) { s.Send(p, msgs, opts.Flags) })
 	return nil
 }
 
@@ -199,7 +199,7 @@ func (m *Memory) BroadcastWithAck(p *parser.Packet, opts BroadcastOptions, clien
 	}
 	clientCount(len(targets))
 	for _, s := range targets {
-		s.Send(msgs, opts.Flags)
+		s.Send(p, msgs, opts.Flags)
 	}
 	return nil
 }
