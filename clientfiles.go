@@ -1,6 +1,8 @@
 package socketio
 
 import (
+	"bytes"
+	"compress/gzip"
 	"crypto/sha1"
 	"encoding/hex"
 	"io/fs"
@@ -24,8 +26,9 @@ var clientFiles = map[string]bool{
 
 func isClientFile(name string) bool { return clientFiles[name] }
 
-// serveClientFile serves one bundle with an ETag, answering 304 when the
-// client already has it, and Node's cache headers.
+// serveClientFile serves one bundle as Node does: Cache-Control
+// "public, max-age=0", an ETag (a hash of the content, where Node uses the
+// client's version), 304 for a matching If-None-Match, gzip when accepted.
 func serveClientFile(w http.ResponseWriter, r *http.Request, fsys fs.FS, name string) {
 	data, err := fs.ReadFile(fsys, name)
 	if err != nil {
@@ -49,6 +52,15 @@ func serveClientFile(w http.ResponseWriter, r *http.Request, fsys fs.FS, name st
 		h.Set("Content-Type", "application/json; charset=utf-8")
 	} else {
 		h.Set("Content-Type", "application/javascript; charset=utf-8")
+	}
+	h.Add("Vary", "Accept-Encoding")
+	if strings.Contains(r.Header.Get("Accept-Encoding"), "gzip") {
+		var buf bytes.Buffer
+		zw := gzip.NewWriter(&buf)
+		if _, err := zw.Write(data); err == nil && zw.Close() == nil {
+			data = buf.Bytes()
+			h.Set("Content-Encoding", "gzip")
+		}
 	}
 	h.Set("Content-Length", strconv.Itoa(len(data)))
 	w.WriteHeader(http.StatusOK)

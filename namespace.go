@@ -263,11 +263,13 @@ func (n *Namespace) add(s *Socket) {
 		if err := runMiddleware(mw, s); err != nil {
 			s.client.connectError(n.name, err)
 			s.client.remove(s)
+			n.remove(s) // a refused child namespace may be cleaned up
 			return
 		}
 	}
 	if s.client.isClosed() {
 		s.client.remove(s)
+		n.remove(s)
 		return
 	}
 	n.mu.Lock()
@@ -276,7 +278,7 @@ func (n *Namespace) add(s *Socket) {
 	n.mu.Unlock()
 	s.onConnected()
 	for _, h := range handlers {
-		h(s)
+		s.safely(func() { h(s) })
 	}
 }
 

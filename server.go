@@ -47,7 +47,7 @@ func (srv *Server) Path() string { return srv.cfg.path }
 // ServeHTTP answers Socket.IO requests and, when ClientFiles is set, the
 // client bundle.
 func (srv *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if srv.cfg.clientFiles != nil && r.Method == http.MethodGet && r.URL.RawQuery == "" {
+	if srv.cfg.clientFiles != nil && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
 		if name, ok := strings.CutPrefix(r.URL.Path, srv.cfg.path); ok && isClientFile(name) {
 			serveClientFile(w, r, srv.cfg.clientFiles, name)
 			return

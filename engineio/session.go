@@ -91,7 +91,7 @@ type Session struct {
 	timeoutTimer *time.Timer
 	awaitingPong bool
 	hbPaused     bool
-	pingDue      time.Time // when the current heartbeat's ping is scheduled
+	pingSent     time.Time // when the ping awaiting its pong was queued
 
 	closed chan struct{} // closed once the session is closed
 }
@@ -327,7 +327,6 @@ func (s *Session) packetOut(pkts []packet.Packet) {
 func (s *Session) startHeartbeatLocked() {
 	s.hbPaused = false
 	s.awaitingPong = false
-	s.pingDue = time.Now().Add(s.srv.cfg.pingInterval)
 	if s.pingTimer == nil {
 		s.pingTimer = time.AfterFunc(s.srv.cfg.pingInterval, s.onPingTimer)
 	} else {
@@ -356,6 +355,7 @@ func (s *Session) onPingTimer() {
 		return
 	}
 	s.awaitingPong = true
+	s.pingSent = time.Now()
 	if s.timeoutTimer == nil {
 		s.timeoutTimer = time.AfterFunc(s.srv.cfg.pingTimeout, s.onPingTimeout)
 	} else {
@@ -380,17 +380,16 @@ func (s *Session) onPong() {
 	}
 	s.awaitingPong = false
 	s.timeoutTimer.Stop()
-	s.pingDue = time.Now().Add(s.srv.cfg.pingInterval)
 	s.pingTimer.Reset(s.srv.cfg.pingInterval)
 }
 
-// heartbeatExpired closes the session with "ping timeout" when its pong is
-// overdue by the schedule, even if the timer has not fired yet (a loaded
-// machine fires timers late), and reports whether it did.
+// heartbeatExpired closes the session with "ping timeout" when the pong of
+// the last ping is overdue, even if the timeout timer has not fired yet (a
+// loaded machine fires timers late), and reports whether it did.
 func (s *Session) heartbeatExpired() bool {
 	s.mu.Lock()
-	expired := s.state == stateOpen && !s.hbPaused &&
-		time.Now().After(s.pingDue.Add(s.srv.cfg.pingTimeout))
+	expired := s.state == stateOpen && !s.hbPaused && s.awaitingPong &&
+		time.Since(s.pingSent) > s.srv.cfg.pingTimeout
 	s.mu.Unlock()
 	if expired {
 		s.closeWith(ReasonPingTimeout, nil)
