@@ -1,10 +1,10 @@
 package parser
 
 import (
-	"bytes"
 	"encoding"
 	"encoding/json"
 	"reflect"
+	"slices"
 	"strings"
 	"sync"
 	"unicode/utf8"
@@ -23,6 +23,10 @@ func reconstruct(v any, atts [][]byte) (any, error) {
 	case map[string]any:
 		if x["_placeholder"] == true {
 			n, ok := x["num"].(float64)
+			if num, isNumber := x["num"].(json.Number); isNumber {
+				f, err := num.Float64()
+				n, ok = f, err == nil
+			}
 			if !ok || n < 0 || n >= float64(len(atts)) || n != float64(int(n)) {
 				return nil, invalid("illegal attachments")
 			}
@@ -67,11 +71,12 @@ func mayHoldBinary(t reflect.Type) bool {
 }
 
 func computeMayHoldBinary(t reflect.Type) bool {
-	if t == bytesType || t.Kind() == reflect.Slice && t.Elem().Kind() == reflect.Uint8 {
-		return true
-	}
+	// A marshaler first: json.RawMessage is a []byte that is JSON text.
 	if t.Implements(marshalerType) || t.Implements(textType) {
 		return false
+	}
+	if t == bytesType || t.Kind() == reflect.Slice && t.Elem().Kind() == reflect.Uint8 {
+		return true
 	}
 	switch t.Kind() {
 	case reflect.Interface:
@@ -97,9 +102,9 @@ func (c *JSON) hasBinary(v any) bool {
 	case nil, string, bool, int, int64, float64, json.RawMessage:
 		return false
 	case []byte:
-		return true
+		return x != nil // a nil slice is null, as encoding/json writes it
 	case Raw:
-		return len(x.attachments) > 0 && bytes.Contains(x.data, placeholderKey) || x.codec != nil && x.codec != Codec(c)
+		return len(x.attachments) > 0 && mayHavePlaceholder(x.data) || x.codec != nil && !isJSON(x.codec)
 	case []any:
 		for _, e := range x {
 			if c.hasBinary(e) {
@@ -167,17 +172,25 @@ func (c *JSON) deconstruct(v any, atts *[][]byte) (any, error) {
 	case nil, string, bool, int, int64, float64, json.RawMessage:
 		return v, nil
 	case []byte:
+		if x == nil {
+			return nil, nil
+		}
 		*atts = append(*atts, x)
 		return placeholder{Placeholder: true, Num: len(*atts) - 1}, nil
 	case Raw:
 		if !c.hasBinary(x) {
 			return x, nil
 		}
-		var tree any
-		if err := x.Decode(&tree); err != nil {
+		tree, err := c.decodeTree(x)
+		if err != nil {
 			return nil, err
 		}
-		return c.deconstruct(tree, atts)
+		n := len(*atts)
+		v, err := c.deconstruct(tree, atts)
+		if err == nil && len(*atts) == n && isJSON(x.codec) {
+			return x, nil // no binary value after all: relay it as is
+		}
+		return v, err
 	}
 	return c.deconstructValue(reflect.ValueOf(v), atts)
 }
@@ -223,14 +236,17 @@ func (c *JSON) deconstructValue(v reflect.Value, atts *[][]byte) (any, error) {
 		if v.Type().Key().Kind() != reflect.String {
 			return v.Interface(), nil // encoding/json rules apply unchanged
 		}
-		out := make(map[string]any, v.Len())
-		it := v.MapRange()
-		for it.Next() {
-			e, err := c.deconstructValue(it.Value(), atts)
+		// Visit the keys in the order encoding/json writes them, so that
+		// placeholders are numbered in the order they appear.
+		keys := v.MapKeys()
+		slices.SortFunc(keys, func(a, b reflect.Value) int { return strings.Compare(a.String(), b.String()) })
+		out := make(map[string]any, len(keys))
+		for _, k := range keys {
+			e, err := c.deconstructValue(v.MapIndex(k), atts)
 			if err != nil {
 				return nil, err
 			}
-			out[it.Key().String()] = e
+			out[k.String()] = e
 		}
 		return out, nil
 	case reflect.Struct:

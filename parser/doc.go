@@ -12,8 +12,9 @@
 // that is not an object, an EVENT that is not an array starting with a
 // non-reserved name...) are errors wrapping ErrInvalidPacket. Decoding
 // never panics and never recurses on the nesting depth of a payload it
-// only relays. (One deliberate difference: an EVENT packet without any
-// payload, which the reference decoder lets through, is refused.)
+// only relays. (Deliberate differences: an EVENT or CONNECT_ERROR packet
+// without any payload, which the reference decoder lets through, is
+// refused.)
 //
 // Codecs are pure and safe for concurrent use; a Decoder holds the state of
 // one connection (a binary packet waiting for its attachments).

@@ -3,9 +3,11 @@ package parser
 import (
 	"bytes"
 	"encoding/json"
+	"io"
 	"math"
 	"strconv"
 	"sync"
+	"unicode/utf8"
 )
 
 // JSONOptions configures the JSON codec. Zero fields take the defaults of
@@ -61,6 +63,11 @@ func (c *JSON) Encode(p *Packet) ([]Message, error) {
 				converted[i] = v
 			}
 			args = converted
+		}
+		// The type follows the attachments actually produced: a binary
+		// type announcing 0 attachments would leave the reference decoder
+		// waiting for a binary message that never comes.
+		if len(attachments) > 0 {
 			if typ == Event || typ == BinaryEvent {
 				typ = BinaryEvent
 			} else {
@@ -147,12 +154,15 @@ func (c *JSON) appendValue(dst []byte, v any) ([]byte, error) {
 			return append(dst, "null"...), nil // as JSON.stringify
 		}
 	case Raw:
-		if x.codec == c && len(x.attachments) == 0 {
+		if isJSON(x.codec) && (len(x.attachments) == 0 || !mayHavePlaceholder(x.data)) {
 			return append(dst, x.data...), nil
 		}
-		var tree any
-		if err := x.Decode(&tree); err != nil {
+		tree, err := c.decodeTree(x)
+		if err != nil {
 			return nil, err
+		}
+		if isJSON(x.codec) && !c.hasBinary(tree) {
+			return append(dst, x.data...), nil // no placeholder after all
 		}
 		return c.appendValue(dst, tree)
 	case json.RawMessage:
@@ -194,7 +204,10 @@ func (d *jsonDecoder) Decode(data []byte, binary bool) (*Packet, error) {
 		}
 		p, payload, atts := d.pending, d.payload, d.attachments
 		d.pending, d.payload, d.attachments = nil, nil, nil
-		return p, d.c.fillPayload(p, payload, atts)
+		if err := d.c.fillPayload(p, payload, atts); err != nil {
+			return nil, err
+		}
+		return p, nil
 	}
 	if d.pending != nil {
 		return nil, invalid("got plaintext data when reconstructing a packet")
@@ -208,7 +221,10 @@ func (d *jsonDecoder) Decode(data []byte, binary bool) (*Packet, error) {
 		d.attachments = make([][]byte, 0, n)
 		return nil, nil
 	}
-	return p, d.c.fillPayload(p, payload, nil)
+	if err := d.c.fillPayload(p, payload, nil); err != nil {
+		return nil, err
+	}
+	return p, nil
 }
 
 // decodeHeader parses type, attachment count, namespace and ack id, and
@@ -278,7 +294,7 @@ func (c *JSON) fillPayload(p *Packet, payload []byte, atts [][]byte) error {
 		}
 		return nil
 	}
-	if !json.Valid(payload) {
+	if !validJSON(payload) {
 		return invalid("payload is not valid JSON")
 	}
 	kind := firstByte(payload)
@@ -332,7 +348,7 @@ func eventName(e []byte) (string, error) {
 	switch {
 	case e[0] == '"':
 		var name string
-		if bytes.IndexByte(e, '\\') < 0 {
+		if bytes.IndexByte(e, '\\') < 0 && utf8.Valid(e) {
 			name = string(e[1 : len(e)-1])
 		} else if err := json.Unmarshal(e, &name); err != nil {
 			return "", invalid("bad event name")
@@ -345,6 +361,37 @@ func eventName(e []byte) (string, error) {
 		return string(e), nil
 	}
 	return "", invalid("event name must be a string or a number")
+}
+
+// validJSON reports whether b is one valid JSON value, at any nesting depth.
+// json.Valid refuses values nested deeper than 10000 levels; such a value
+// (at least 10000 bytes long) is checked again with the streaming
+// tokenizer, which keeps its nesting on the heap and does not recurse.
+func validJSON(b []byte) bool {
+	return json.Valid(b) || len(b) >= 10000 && validDeep(b)
+}
+
+// validDeep is json.Valid without its nesting limit.
+func validDeep(b []byte) bool {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.UseNumber()
+	for depth := 0; ; {
+		tok, err := dec.Token()
+		if err != nil {
+			return false
+		}
+		switch tok {
+		case json.Delim('['), json.Delim('{'):
+			depth++
+		case json.Delim(']'), json.Delim('}'):
+			depth--
+		}
+		if depth == 0 {
+			break
+		}
+	}
+	_, err := dec.Token()
+	return err == io.EOF
 }
 
 func firstByte(b []byte) byte {
@@ -413,23 +460,27 @@ func (c *JSON) Unmarshal(r Raw, v any) error {
 			return r.codec.Unmarshal(r, v)
 		}
 	}
-	if len(r.attachments) == 0 || !bytes.Contains(r.data, placeholderKey) {
+	if len(r.attachments) == 0 || !mayHavePlaceholder(r.data) {
 		return json.Unmarshal(r.data, v)
 	}
-	var tree any
-	if err := json.Unmarshal(r.data, &tree); err != nil {
-		return err
-	}
-	tree, err := reconstruct(tree, r.attachments)
-	if err != nil {
-		return err
-	}
 	if p, ok := v.(*any); ok {
+		var tree any
+		if err := json.Unmarshal(r.data, &tree); err != nil {
+			return err
+		}
+		tree, err := reconstruct(tree, r.attachments)
+		if err != nil {
+			return err
+		}
 		*p = tree
 		return nil
 	}
 	// []byte values marshal as base64 strings, which encoding/json decodes
-	// back into []byte fields.
+	// back into []byte fields; numbers stay json.Number, exact.
+	tree, err := c.decodeTree(r)
+	if err != nil {
+		return err
+	}
 	b, err := json.Marshal(tree)
 	if err != nil {
 		return err
@@ -437,16 +488,54 @@ func (c *JSON) Unmarshal(r Raw, v any) error {
 	return json.Unmarshal(b, v)
 }
 
-var placeholderKey = []byte(`"_placeholder"`)
+var (
+	placeholderKey = []byte(`"_placeholder"`)
+	unicodeEscape  = []byte(`\u`)
+)
+
+// mayHavePlaceholder reports whether the JSON text b may contain a
+// "_placeholder" key: literally, or spelled with \u escapes, which
+// JSON.parse (and encoding/json) decode to the same key.
+func mayHavePlaceholder(b []byte) bool {
+	return bytes.Contains(b, placeholderKey) || bytes.Contains(b, unicodeEscape)
+}
+
+// isJSON reports whether c is a JSON codec (of any options): their Raw
+// values share one format.
+func isJSON(c Codec) bool {
+	_, ok := c.(*JSON)
+	return ok
+}
+
+// decodeTree decodes r for re-encoding: numbers stay json.Number (their
+// exact text) and placeholders become their []byte attachments.
+func (c *JSON) decodeTree(r Raw) (any, error) {
+	var tree any
+	if !isJSON(r.codec) {
+		err := r.Decode(&tree)
+		return tree, err
+	}
+	dec := json.NewDecoder(bytes.NewReader(r.data))
+	dec.UseNumber()
+	if err := dec.Decode(&tree); err != nil {
+		return nil, err
+	}
+	if len(r.attachments) == 0 {
+		return tree, nil
+	}
+	return reconstruct(tree, r.attachments)
+}
 
 // checkPlaceholders verifies, as the reference decoder does while it
 // reconstructs a packet, that every placeholder names an attachment.
 func checkPlaceholders(r Raw) error {
-	if !bytes.Contains(r.data, placeholderKey) {
+	if !mayHavePlaceholder(r.data) {
 		return nil
 	}
+	dec := json.NewDecoder(bytes.NewReader(r.data))
+	dec.UseNumber()
 	var tree any
-	if err := json.Unmarshal(r.data, &tree); err != nil {
+	if err := dec.Decode(&tree); err != nil {
 		return invalid("bad payload: %v", err)
 	}
 	if _, err := reconstruct(tree, r.attachments); err != nil {

@@ -1,6 +1,7 @@
 package parser
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 )
@@ -127,6 +128,23 @@ func (r Raw) Decode(v any) error {
 		return errors.New("socketio: decode of an absent value")
 	}
 	return r.codec.Unmarshal(r, v)
+}
+
+// MarshalJSON lets a Raw nested in another value (a map, a struct) be
+// written by encoding/json: a JSON value as it came, any other decoded
+// first.
+func (r Raw) MarshalJSON() ([]byte, error) {
+	if r.codec == nil {
+		return []byte("null"), nil
+	}
+	if isJSON(r.codec) && len(r.attachments) == 0 {
+		return r.data, nil
+	}
+	var v any
+	if err := r.Decode(&v); err != nil {
+		return nil, err
+	}
+	return json.Marshal(v)
 }
 
 // String returns the encoded form, for logs.
