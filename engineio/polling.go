@@ -60,11 +60,13 @@ func (s *Session) servePoll(w http.ResponseWriter, r *http.Request, jsonp string
 		switch {
 		case s.state == stateClosed:
 			pkts = []packet.Packet{{Type: s.finalPkt}}
-		case len(s.queue) > 0 || s.state == stateClosing:
+		case len(s.queue) > 0:
 			pkts = s.takeQueueLocked()
-			if s.state == stateClosing {
-				pkts = append(pkts, packet.Packet{Type: packet.Close})
-			}
+		case s.state == stateClosing:
+			// As Node, the close packet goes alone, after the queued
+			// packets have been delivered: a client that handles packets
+			// a tick later would otherwise see the close first.
+			pkts = []packet.Packet{{Type: packet.Close}}
 		case s.transport != TransportPolling:
 			// The upgrade completed while this GET waited: like any
 			// polling request after the upgrade, it is refused.
@@ -84,7 +86,7 @@ func (s *Session) servePoll(w http.ResponseWriter, r *http.Request, jsonp string
 		}
 		if pkts != nil {
 			s.poll = nil
-			closing := s.state == stateClosing
+			closing := s.state == stateClosing && pkts[0].Type == packet.Close
 			s.mu.Unlock()
 			s.writePayload(w, r, pkts, jsonp)
 			if closing {
