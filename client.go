@@ -75,12 +75,8 @@ func (c *client) OnClose(reason string, cause error) {
 	c.mu.Lock()
 	c.closed = true
 	c.timer.Stop()
-	sockets := make([]*Socket, 0, len(c.sockets))
-	for _, s := range c.sockets {
-		sockets = append(sockets, s)
-	}
 	c.mu.Unlock()
-	for _, s := range sockets {
+	for _, s := range c.socketList() {
 		s.onClose(reason, cause)
 	}
 }
@@ -88,13 +84,7 @@ func (c *client) OnClose(reason string, cause error) {
 // onError reports a decoding error to the sockets and closes the
 // connection, as Node does.
 func (c *client) onError(err error) {
-	c.mu.Lock()
-	sockets := make([]*Socket, 0, len(c.sockets))
-	for _, s := range c.sockets {
-		sockets = append(sockets, s)
-	}
-	c.mu.Unlock()
-	for _, s := range sockets {
+	for _, s := range c.socketList() {
 		s.reportError(err)
 	}
 	_ = c.conn.Close()
@@ -166,17 +156,22 @@ func (c *client) close() {
 
 // disconnectAll disconnects every socket of the connection, then closes it.
 func (c *client) disconnectAll() {
-	c.mu.Lock()
-	sockets := make([]*Socket, 0, len(c.sockets))
-	for _, s := range c.sockets {
-		sockets = append(sockets, s)
-	}
-	c.mu.Unlock()
-	for _, s := range sockets {
+	for _, s := range c.socketList() {
 		if s.connected.Load() {
 			_ = s.sendPacket(&parser.Packet{Type: parser.Disconnect, Namespace: s.nsp.name}, adapter.BroadcastFlags{})
 			s.onClose(ReasonServerNamespaceDisconnect, nil)
 		}
 	}
 	c.close()
+}
+
+// socketList returns the client's sockets, one per namespace.
+func (c *client) socketList() []*Socket {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := make([]*Socket, 0, len(c.sockets))
+	for _, s := range c.sockets {
+		out = append(out, s)
+	}
+	return out
 }

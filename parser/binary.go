@@ -3,6 +3,7 @@ package parser
 import (
 	"encoding"
 	"encoding/json"
+	"github.com/go-sio/socketio/internal/jsonrules"
 	"reflect"
 	"slices"
 	"strings"
@@ -293,7 +294,7 @@ func (c *JSON) structFields(v reflect.Value, atts *[][]byte, obj *object) error 
 		if name == "" {
 			name = f.Name
 		}
-		if strings.Contains(opts, "omitempty") && isEmptyValue(fv) {
+		if strings.Contains(opts, "omitempty") && jsonrules.IsEmptyValue(fv) {
 			continue
 		}
 		e, err := c.deconstructValue(fv, atts)
@@ -303,18 +304,6 @@ func (c *JSON) structFields(v reflect.Value, atts *[][]byte, obj *object) error 
 		*obj = append(*obj, field{name, e})
 	}
 	return nil
-}
-
-func isEmptyValue(v reflect.Value) bool {
-	switch v.Kind() {
-	case reflect.Array, reflect.Map, reflect.Slice, reflect.String:
-		return v.Len() == 0
-	case reflect.Bool, reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
-		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr,
-		reflect.Float32, reflect.Float64, reflect.Interface, reflect.Pointer:
-		return v.IsZero()
-	}
-	return false
 }
 
 // object is a JSON object whose keys keep their order.

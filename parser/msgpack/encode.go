@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/go-sio/socketio/internal/jsonrules"
 	"maps"
 	"math"
 	"reflect"
@@ -410,7 +411,7 @@ func (e *encoder) structValue(v reflect.Value, depth int) error {
 		if !ok {
 			continue
 		}
-		if f.omitEmpty && isEmptyValue(fv) || f.omitZero && isZeroValue(fv) {
+		if f.omitEmpty && jsonrules.IsEmptyValue(fv) || f.omitZero && isZeroValue(fv) {
 			continue
 		}
 		entries = append(entries, entry{f, fv})
@@ -423,18 +424,6 @@ func (e *encoder) structValue(v reflect.Value, depth int) error {
 		}
 	}
 	return nil
-}
-
-func isEmptyValue(v reflect.Value) bool {
-	switch v.Kind() {
-	case reflect.Array, reflect.Map, reflect.Slice, reflect.String:
-		return v.Len() == 0
-	case reflect.Bool, reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
-		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr,
-		reflect.Float32, reflect.Float64, reflect.Interface, reflect.Pointer:
-		return v.IsZero()
-	}
-	return false
 }
 
 // isZeroValue is the omitzero test of encoding/json: an IsZero method when
