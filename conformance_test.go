@@ -19,6 +19,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/go-sio/socketio/internal/testutil"
 )
 
 // pendingDelay is how long a test lets a GET it just started become
@@ -27,15 +29,6 @@ const pendingDelay = 50 * time.Millisecond
 
 // timerSlack is what a test allows a server timer beyond its deadline.
 const timerSlack = 50 * time.Millisecond
-
-// The error bodies of Node's engine.io for the refusals the suite checks.
-const (
-	bodyTransportUnknown    = `{"code":0,"message":"Transport unknown"}`
-	bodySessionIDUnknown    = `{"code":1,"message":"Session ID unknown"}`
-	bodyBadHandshakeMethod  = `{"code":2,"message":"Bad handshake method"}`
-	bodyBadRequest          = `{"code":3,"message":"Bad request"}`
-	bodyUnsupportedProtocol = `{"code":5,"message":"Unsupported protocol version"}`
-)
 
 // checkSuiteOpen checks the values of an open packet against the suite's
 // configuration.
@@ -53,37 +46,20 @@ func checkSuiteOpen(t *testing.T, o openPacket, upgrades []string) {
 	}
 }
 
-// wantRefusedWS fails the test unless a WebSocket to url is refused: the
-// handshake fails (with status 400 when there is an HTTP answer), or the
-// connection closes before any frame.
-func wantRefusedWS(t *testing.T, url string) {
-	t.Helper()
-	c, resp, err := dial(t, url, false)
-	if err != nil {
-		if resp != nil && resp.StatusCode != http.StatusBadRequest {
-			t.Fatalf("refused WebSocket to %s: status %d, want 400", url, resp.StatusCode)
-		}
-		return
-	}
-	if frames := c.expectClosed(); len(frames) > 0 {
-		t.Fatalf("WebSocket to %s got %v before it closed, want nothing", url, frames)
-	}
-}
-
 // wantSessionGone fails the test unless a poll of sid is refused as Node
 // refuses an unknown session.
 func wantSessionGone(t *testing.T, h *harness, sid string) {
 	t.Helper()
-	wantReply(t, "GET of a closed session", h.get(pollQuery(sid)), http.StatusBadRequest, bodySessionIDUnknown)
+	testutil.ExpectResponse(t, "GET of a closed session", h.Get(pollQuery(sid)), http.StatusBadRequest, testutil.BodySessionIDUnknown)
 }
 
 // initSocketIO opens a WebSocket session, joins "/" and consumes the
 // CONNECT answer and the "auth" event, as the suite's helper does.
-func initSocketIO(h *harness) *wsConn {
+func initSocketIO(h *harness) *sioClient {
 	h.t.Helper()
 	c, _ := h.openWS(false)
 	c.join("/", "")
-	c.expect(`42["auth",{}]`)
+	c.ExpectText(`42["auth",{}]`)
 	return c
 }
 
@@ -91,35 +67,35 @@ func initSocketIO(h *harness) *wsConn {
 
 func TestConformanceEnginePollingHandshake(t *testing.T) {
 	h := startSuiteServer(t)
-	r := h.get("EIO=4&transport=polling")
-	if r.status != http.StatusOK {
-		t.Fatalf("status %d (body %q), want 200", r.status, r.body)
+	r := h.Get("EIO=4&transport=polling")
+	if r.Status != http.StatusOK {
+		t.Fatalf("status %d (body %q), want 200", r.Status, r.Body)
 	}
-	checkSuiteOpen(t, parseOpen(t, r.body), []string{"websocket"})
+	checkSuiteOpen(t, parseOpen(t, r.Body), []string{"websocket"})
 }
 
 func TestConformanceEnginePollingRejectsBadEIO(t *testing.T) {
 	h := startSuiteServer(t)
 	for _, q := range []string{"transport=polling", "EIO=abc&transport=polling"} {
-		wantReply(t, "GET ?"+q, h.get(q), http.StatusBadRequest, bodyUnsupportedProtocol)
+		testutil.ExpectResponse(t, "GET ?"+q, h.Get(q), http.StatusBadRequest, testutil.BodyUnsupportedProtocol)
 	}
 }
 
 func TestConformanceEnginePollingRejectsBadTransport(t *testing.T) {
 	h := startSuiteServer(t)
 	for _, q := range []string{"EIO=4", "EIO=4&transport=abc"} {
-		wantReply(t, "GET ?"+q, h.get(q), http.StatusBadRequest, bodyTransportUnknown)
+		testutil.ExpectResponse(t, "GET ?"+q, h.Get(q), http.StatusBadRequest, testutil.BodyTransportUnknown)
 	}
 }
 
 func TestConformanceEnginePollingRejectsBadMethod(t *testing.T) {
 	h := startSuiteServer(t)
 	for _, m := range []string{http.MethodPost, http.MethodPut} {
-		r := h.request(m, h.url("EIO=4&transport=polling"), "", nil)
-		if r.err != nil {
-			t.Fatalf("%s: %v", m, r.err)
+		r := h.Do(m, "EIO=4&transport=polling", "", nil)
+		if r.Err != nil {
+			t.Fatalf("%s: %v", m, r.Err)
 		}
-		wantReply(t, m+" handshake", r, http.StatusBadRequest, bodyBadHandshakeMethod)
+		testutil.ExpectResponse(t, m+" handshake", r, http.StatusBadRequest, testutil.BodyBadHandshakeMethod)
 	}
 }
 
@@ -131,14 +107,14 @@ func TestConformanceEngineWebSocketHandshake(t *testing.T) {
 
 func TestConformanceEngineWebSocketRejectsBadEIO(t *testing.T) {
 	h := startSuiteServer(t)
-	wantRefusedWS(t, h.wsURL("transport=websocket"))
-	wantRefusedWS(t, h.wsURL("EIO=abc&transport=websocket"))
+	testutil.ExpectWSRefused(t, h.WSURL("transport=websocket"))
+	testutil.ExpectWSRefused(t, h.WSURL("EIO=abc&transport=websocket"))
 }
 
 func TestConformanceEngineWebSocketRejectsBadTransport(t *testing.T) {
 	h := startSuiteServer(t)
-	wantRefusedWS(t, h.wsURL("EIO=4"))
-	wantRefusedWS(t, h.wsURL("EIO=4&transport=abc"))
+	testutil.ExpectWSRefused(t, h.WSURL("EIO=4"))
+	testutil.ExpectWSRefused(t, h.WSURL("EIO=4&transport=abc"))
 }
 
 // The heartbeat tests join "/" first. Three rounds of the heartbeat take
@@ -153,8 +129,8 @@ func TestConformanceEnginePollingHeartbeat(t *testing.T) {
 	h.joinPolling(sid)
 	for i := 1; i <= 3; i++ {
 		round := " (round " + strconv.Itoa(i) + ")"
-		wantReply(t, "GET"+round, h.get(pollQuery(sid)), http.StatusOK, "2")
-		wantReply(t, "POST pong"+round, h.post(pollQuery(sid), "3"), http.StatusOK, "ok")
+		testutil.ExpectResponse(t, "GET"+round, h.Get(pollQuery(sid)), http.StatusOK, "2")
+		testutil.ExpectResponse(t, "POST pong"+round, h.Post(pollQuery(sid), "3"), http.StatusOK, "ok")
 	}
 }
 
@@ -162,19 +138,19 @@ func TestConformanceEnginePollingHeartbeat(t *testing.T) {
 // answer and the "auth" event, which may come in one poll or two.
 func (h *harness) joinPolling(sid string) {
 	h.t.Helper()
-	wantReply(h.t, "POST CONNECT", h.post(pollQuery(sid), "40"), http.StatusOK, "ok")
+	testutil.ExpectResponse(h.t, "POST CONNECT", h.Post(pollQuery(sid), "40"), http.StatusOK, "ok")
 	var got []string
 	for len(got) < 2 {
-		r := h.get(pollQuery(sid))
-		if r.status != http.StatusOK {
-			h.t.Fatalf("GET after CONNECT: %d %q", r.status, r.body)
+		r := h.Get(pollQuery(sid))
+		if r.Status != http.StatusOK {
+			h.t.Fatalf("GET after CONNECT: %d %q", r.Status, r.Body)
 		}
-		got = append(got, strings.Split(r.body, "\x1e")...)
+		got = append(got, strings.Split(r.Body, "\x1e")...)
 	}
 	if len(got) != 2 || got[1] != `42["auth",{}]` {
 		h.t.Fatalf("packets after CONNECT: %q, want the CONNECT answer and the auth event", got)
 	}
-	wantConnectAnswer(h.t, frame{data: []byte(got[0])}, "40")
+	wantConnectAnswer(h.t, testutil.Frame{Data: []byte(got[0])}, "40")
 }
 
 func TestConformanceEnginePollingPingTimeout(t *testing.T) {
@@ -190,8 +166,8 @@ func TestConformanceEngineWebSocketHeartbeat(t *testing.T) {
 	h := startSuiteServer(t)
 	c := initSocketIO(h)
 	for range 3 {
-		c.expect("2")
-		c.send("3")
+		c.ExpectText("2")
+		c.SendText("3")
 	}
 }
 
@@ -199,8 +175,8 @@ func TestConformanceEngineWebSocketPingTimeout(t *testing.T) {
 	h := startSuiteServer(t)
 	c, _ := h.openWS(false)
 	start := time.Now()
-	frames := c.expectClosed()
-	if rest := withoutPings(frames); len(rest) > 0 {
+	frames := c.ExpectClosed()
+	if rest := testutil.WithoutPings(frames); len(rest) > 0 {
 		t.Errorf("got %v before the close, want pings only", rest)
 	}
 	// The ping timeout (500ms) must close it, before the connect timeout.
@@ -212,32 +188,32 @@ func TestConformanceEngineWebSocketPingTimeout(t *testing.T) {
 func TestConformanceEnginePollingClose(t *testing.T) {
 	h := startSuiteServer(t)
 	sid := h.openPolling()
-	poll := h.getLater(pollQuery(sid))
+	poll := h.GetAsync(pollQuery(sid))
 	time.Sleep(pendingDelay) // the GET is pending
-	wantReply(t, "POST close", h.post(pollQuery(sid), "1"), http.StatusOK, "ok")
-	wantReply(t, "pending GET", awaitReply(t, "pending GET", poll), http.StatusOK, "6")
+	testutil.ExpectResponse(t, "POST close", h.Post(pollQuery(sid), "1"), http.StatusOK, "ok")
+	testutil.ExpectResponse(t, "pending GET", testutil.Await(t, "pending GET", poll), http.StatusOK, "6")
 	wantSessionGone(t, h, sid)
 }
 
 func TestConformanceEngineWebSocketClose(t *testing.T) {
 	h := startSuiteServer(t)
 	c, _ := h.openWS(false)
-	c.send("1")
-	if frames := c.expectClosed(); len(frames) > 0 {
+	c.SendText("1")
+	if frames := c.ExpectClosed(); len(frames) > 0 {
 		t.Errorf("got %v before the close, want nothing", frames)
 	}
 }
 
 // upgrade upgrades polling session sid to a WebSocket and proves the
 // upgrade done: a CONNECT sent on the WebSocket is answered there.
-func upgrade(h *harness, sid string) *wsConn {
+func upgrade(h *harness, sid string) *sioClient {
 	h.t.Helper()
-	c := mustDial(h.t, h.wsURL("EIO=4&transport=websocket&sid="+sid), false)
-	c.send("2probe")
-	c.expect("3probe")
-	c.send("5")
+	c := h.dialWS("EIO=4&transport=websocket&sid="+sid, false)
+	c.SendText("2probe")
+	c.ExpectText("3probe")
+	c.SendText("5")
 	c.join("/", "")
-	c.expectData(`42["auth",{}]`)
+	c.ExpectTextSkippingPings(`42["auth",{}]`)
 	return c
 }
 
@@ -250,18 +226,18 @@ func TestConformanceEngineUpgradeIgnoresPollingAfterwards(t *testing.T) {
 	h := startSuiteServer(t)
 	sid := h.openPolling()
 	c := upgrade(h, sid)
-	wantReply(t, "GET after the upgrade", h.get(pollQuery(sid)), http.StatusBadRequest, bodyBadRequest)
-	c.send(`42["message","still there"]`)
-	c.expectData(`42["message-back","still there"]`)
+	testutil.ExpectResponse(t, "GET after the upgrade", h.Get(pollQuery(sid)), http.StatusBadRequest, testutil.BodyBadRequest)
+	c.SendText(`42["message","still there"]`)
+	c.ExpectTextSkippingPings(`42["message-back","still there"]`)
 }
 
 func TestConformanceEngineUpgradeIgnoresSecondWebSocket(t *testing.T) {
 	h := startSuiteServer(t)
 	sid := h.openPolling()
 	c := upgrade(h, sid)
-	wantRefusedWS(t, h.wsURL("EIO=4&transport=websocket&sid="+sid))
-	c.send(`42["message","still there"]`)
-	c.expectData(`42["message-back","still there"]`)
+	testutil.ExpectWSRefused(t, h.WSURL("EIO=4&transport=websocket&sid="+sid))
+	c.SendText(`42["message","still there"]`)
+	c.ExpectTextSkippingPings(`42["message-back","still there"]`)
 }
 
 // ===== Socket.IO protocol: connect ==========================================
@@ -270,42 +246,42 @@ func TestConformanceConnectMain(t *testing.T) {
 	h := startSuiteServer(t)
 	c, _ := h.openWS(false)
 	c.join("/", "")
-	c.expect(`42["auth",{}]`)
+	c.ExpectText(`42["auth",{}]`)
 }
 
 func TestConformanceConnectMainWithAuth(t *testing.T) {
 	h := startSuiteServer(t)
 	c, _ := h.openWS(false)
 	c.join("/", `{"token":"123"}`)
-	c.expect(`42["auth",{"token":"123"}]`)
+	c.ExpectText(`42["auth",{"token":"123"}]`)
 }
 
 func TestConformanceConnectCustom(t *testing.T) {
 	h := startSuiteServer(t)
 	c, _ := h.openWS(false)
 	c.join("/custom", "") // sends "40/custom,"
-	c.expect(`42/custom,["auth",{}]`)
+	c.ExpectText(`42/custom,["auth",{}]`)
 }
 
 func TestConformanceConnectCustomWithAuth(t *testing.T) {
 	h := startSuiteServer(t)
 	c, _ := h.openWS(false)
 	c.join("/custom", `{"token":"abc"}`)
-	c.expect(`42/custom,["auth",{"token":"abc"}]`)
+	c.ExpectText(`42/custom,["auth",{"token":"abc"}]`)
 }
 
 func TestConformanceConnectUnknownNamespace(t *testing.T) {
 	h := startSuiteServer(t)
 	c, _ := h.openWS(false)
-	c.send("40/random")
-	c.expect(`44/random,{"message":"Invalid namespace"}`)
+	c.SendText("40/random")
+	c.ExpectText(`44/random,{"message":"Invalid namespace"}`)
 }
 
 func TestConformanceConnectInvalidHandshake(t *testing.T) {
 	h := startSuiteServer(t)
 	c, _ := h.openWS(false)
-	c.send("4abc")
-	if rest := withoutPings(c.expectClosed()); len(rest) > 0 {
+	c.SendText("4abc")
+	if rest := testutil.WithoutPings(c.ExpectClosed()); len(rest) > 0 {
 		t.Errorf("got %v before the close, want nothing", rest)
 	}
 }
@@ -316,7 +292,7 @@ func TestConformanceConnectTimeout(t *testing.T) {
 	// the session.
 	c, _ := h.openWS(true)
 	start := time.Now()
-	if frames := c.expectClosed(); len(frames) > 0 {
+	if frames := c.ExpectClosed(); len(frames) > 0 {
 		t.Errorf("got %v before the close, want nothing", frames)
 	}
 	if d := time.Since(start); d < suiteConnectTimeout-timerSlack {
@@ -329,23 +305,23 @@ func TestConformanceConnectTimeout(t *testing.T) {
 func TestConformanceDisconnectMain(t *testing.T) {
 	h := startSuiteServer(t)
 	c := initSocketIO(h)
-	c.send("41")
+	c.SendText("41")
 	// Nothing answers the DISCONNECT and the connection stays open: the
 	// next frame is the server's ping.
-	c.expect("2")
+	c.ExpectText("2")
 }
 
 func TestConformanceConnectThenDisconnectCustom(t *testing.T) {
 	h := startSuiteServer(t)
 	c := initSocketIO(h)
-	c.expect("2")
-	c.send("3") // not in the suite; keeps the session alive on a slow machine
-	c.send("40/custom")
-	wantConnectAnswer(t, c.next(), "40/custom,")
-	c.expect(`42/custom,["auth",{}]`)
-	c.send("41/custom")
-	c.send(`42["message","message to main namespace"]`)
-	c.expectData(`42["message-back","message to main namespace"]`)
+	c.ExpectText("2")
+	c.SendText("3") // not in the suite; keeps the session alive on a slow machine
+	c.SendText("40/custom")
+	wantConnectAnswer(t, c.Next(), "40/custom,")
+	c.ExpectText(`42/custom,["auth",{}]`)
+	c.SendText("41/custom")
+	c.SendText(`42["message","message to main namespace"]`)
+	c.ExpectTextSkippingPings(`42["message-back","message to main namespace"]`)
 }
 
 // ===== Socket.IO protocol: message ==========================================
@@ -353,37 +329,37 @@ func TestConformanceConnectThenDisconnectCustom(t *testing.T) {
 func TestConformanceMessagePlain(t *testing.T) {
 	h := startSuiteServer(t)
 	c := initSocketIO(h)
-	c.send(`42["message",1,"2",{"3":[true]}]`)
-	c.expectData(`42["message-back",1,"2",{"3":[true]}]`)
+	c.SendText(`42["message",1,"2",{"3":[true]}]`)
+	c.ExpectTextSkippingPings(`42["message-back",1,"2",{"3":[true]}]`)
 }
 
 func TestConformanceMessageBinary(t *testing.T) {
 	h := startSuiteServer(t)
 	c := initSocketIO(h)
-	c.send(`452-["message",{"_placeholder":true,"num":0},{"_placeholder":true,"num":1}]`)
-	c.sendBinary([]byte{1, 2, 3})
-	c.sendBinary([]byte{4, 5, 6})
-	c.expectData(`452-["message-back",{"_placeholder":true,"num":0},{"_placeholder":true,"num":1}]`)
-	c.expectBinary([]byte{1, 2, 3})
-	c.expectBinary([]byte{4, 5, 6})
+	c.SendText(`452-["message",{"_placeholder":true,"num":0},{"_placeholder":true,"num":1}]`)
+	c.SendBinary([]byte{1, 2, 3})
+	c.SendBinary([]byte{4, 5, 6})
+	c.ExpectTextSkippingPings(`452-["message-back",{"_placeholder":true,"num":0},{"_placeholder":true,"num":1}]`)
+	c.ExpectBinarySkippingPings([]byte{1, 2, 3})
+	c.ExpectBinarySkippingPings([]byte{4, 5, 6})
 }
 
 func TestConformanceMessagePlainWithAck(t *testing.T) {
 	h := startSuiteServer(t)
 	c := initSocketIO(h)
-	c.send(`42456["message-with-ack",1,"2",{"3":[false]}]`)
-	c.expectData(`43456[1,"2",{"3":[false]}]`)
+	c.SendText(`42456["message-with-ack",1,"2",{"3":[false]}]`)
+	c.ExpectTextSkippingPings(`43456[1,"2",{"3":[false]}]`)
 }
 
 func TestConformanceMessageBinaryWithAck(t *testing.T) {
 	h := startSuiteServer(t)
 	c := initSocketIO(h)
-	c.send(`452-789["message-with-ack",{"_placeholder":true,"num":0},{"_placeholder":true,"num":1}]`)
-	c.sendBinary([]byte{1, 2, 3})
-	c.sendBinary([]byte{4, 5, 6})
-	c.expectData(`462-789[{"_placeholder":true,"num":0},{"_placeholder":true,"num":1}]`)
-	c.expectBinary([]byte{1, 2, 3})
-	c.expectBinary([]byte{4, 5, 6})
+	c.SendText(`452-789["message-with-ack",{"_placeholder":true,"num":0},{"_placeholder":true,"num":1}]`)
+	c.SendBinary([]byte{1, 2, 3})
+	c.SendBinary([]byte{4, 5, 6})
+	c.ExpectTextSkippingPings(`462-789[{"_placeholder":true,"num":0},{"_placeholder":true,"num":1}]`)
+	c.ExpectBinarySkippingPings([]byte{1, 2, 3})
+	c.ExpectBinarySkippingPings([]byte{4, 5, 6})
 }
 
 func TestConformanceMessageInvalidFormatCloses(t *testing.T) {
@@ -395,8 +371,8 @@ func TestConformanceMessageInvalidFormatCloses(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			h := startSuiteServer(t)
 			c := initSocketIO(h)
-			c.send(tc.packet)
-			if rest := withoutPings(c.expectClosed()); len(rest) > 0 {
+			c.SendText(tc.packet)
+			if rest := testutil.WithoutPings(c.ExpectClosed()); len(rest) > 0 {
 				t.Errorf("got %v before the close, want nothing", rest)
 			}
 		})

@@ -25,11 +25,12 @@ import (
 	"time"
 
 	"github.com/go-sio/socketio"
+	"github.com/go-sio/socketio/internal/testutil"
 )
 
-// testCtx returns a context that ends after waitTimeout.
+// testCtx returns a context that ends after testutil.WaitTimeout.
 func testCtx(t *testing.T) context.Context {
-	ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
+	ctx, cancel := context.WithTimeout(context.Background(), testutil.WaitTimeout)
 	t.Cleanup(cancel)
 	return ctx
 }
@@ -74,7 +75,7 @@ func TestEmitRefusesReservedEventNames(t *testing.T) {
 	if err := s.Emit("marker"); err != nil {
 		t.Fatal(err)
 	}
-	c.expectData(`42["marker"]`)
+	c.ExpectTextSkippingPings(`42["marker"]`)
 }
 
 // --- rooms ------------------------------------------------------------------
@@ -100,7 +101,7 @@ func TestSocketRoomsOwnIDFirst(t *testing.T) {
 // wantDelivery runs emit (which must emit the event name it is given),
 // then a marker to every socket of "/", and checks that exactly the
 // clients marked in want got the event, once, before the marker.
-func wantDelivery(t *testing.T, h *harness, clients []*wsConn, want []bool, label string, emit func(event string) error) {
+func wantDelivery(t *testing.T, h *harness, clients []*sioClient, want []bool, label string, emit func(event string) error) {
 	t.Helper()
 	event, marker := "ev-"+label, "end-"+label
 	if err := emit(event); err != nil {
@@ -110,14 +111,14 @@ func wantDelivery(t *testing.T, h *harness, clients []*wsConn, want []bool, labe
 		t.Fatalf("%s: marker: %v", label, err)
 	}
 	for i, c := range clients {
-		f := c.nextData()
+		f := c.NextSkippingPings()
 		if want[i] {
-			if string(f.data) != `42["`+event+`"]` {
+			if string(f.Data) != `42["`+event+`"]` {
 				t.Fatalf("%s: client %d got %v, want the event", label, i+1, f)
 			}
-			f = c.nextData()
+			f = c.NextSkippingPings()
 		}
-		if string(f.data) != `42["`+marker+`"]` {
+		if string(f.Data) != `42["`+marker+`"]` {
 			t.Fatalf("%s: client %d got %v, want the marker (event expected: %v)", label, i+1, f, want[i])
 		}
 	}
@@ -128,7 +129,7 @@ func TestRoomSelection(t *testing.T) {
 	c1, s1 := h.connect()
 	c2, s2 := h.connect()
 	c3, s3 := h.connect()
-	cs := []*wsConn{c1, c2, c3}
+	cs := []*sioClient{c1, c2, c3}
 	s1.Join("a")
 	s2.Join("a", "b")
 	s3.Join("b")
@@ -181,12 +182,12 @@ func TestNamespaceMiddlewareRefusal(t *testing.T) {
 	})
 	c, _ := h.openWS(true)
 
-	c.send("40")
-	c.expectData(`44{"message":"nope","data":{"x":1}}`)
-	c.send(`40{"token":"bad"}`)
-	c.expectData(`44{"message":"nope","data":{"x":1}}`)
-	c.send("40/admin,")
-	c.expectData(`44/admin,{"message":"not allowed"}`)
+	c.SendText("40")
+	c.ExpectTextSkippingPings(`44{"message":"nope","data":{"x":1}}`)
+	c.SendText(`40{"token":"bad"}`)
+	c.ExpectTextSkippingPings(`44{"message":"nope","data":{"x":1}}`)
+	c.SendText("40/admin,")
+	c.ExpectTextSkippingPings(`44/admin,{"message":"not allowed"}`)
 	if n := connected.Load(); n != 0 {
 		t.Fatalf("connection handlers ran %d times after refusals, want 0", n)
 	}
@@ -239,21 +240,21 @@ func TestDynamicNamespaces(t *testing.T) {
 	// OfRegexp: a matching name is created on demand, with the parent's
 	// handlers and middlewares; another name is refused.
 	c1.join("/dyn-1", "")
-	c1.expectData(`42/dyn-1,["hello","/dyn-1"]`)
+	c1.ExpectTextSkippingPings(`42/dyn-1,["hello","/dyn-1"]`)
 	c2.join("/dyn-1", "")
-	c2.expectData(`42/dyn-1,["hello","/dyn-1"]`)
-	c1.send("40/dyn-x,")
-	c1.expectData(`44/dyn-x,{"message":"Invalid namespace"}`)
+	c2.ExpectTextSkippingPings(`42/dyn-1,["hello","/dyn-1"]`)
+	c1.SendText("40/dyn-x,")
+	c1.ExpectTextSkippingPings(`44/dyn-x,{"message":"Invalid namespace"}`)
 	c1.join("/dyn-3", "")
-	c1.expectData(`42/dyn-3,["hello","/dyn-3"]`)
+	c1.ExpectTextSkippingPings(`42/dyn-3,["hello","/dyn-3"]`)
 
 	// OfFunc: the decision sees the name and the auth payload.
 	c2.join("/team-a", `{"token":"ok"}`)
-	c2.expectData(`42/team-a,["team","/team-a"]`)
-	c2.send(`40/team-b,{"token":"no"}`)
-	c2.expectData(`44/team-b,{"message":"Invalid namespace"}`)
-	c2.send(`40/other,{"token":"ok"}`)
-	c2.expectData(`44/other,{"message":"Invalid namespace"}`)
+	c2.ExpectTextSkippingPings(`42/team-a,["team","/team-a"]`)
+	c2.SendText(`40/team-b,{"token":"no"}`)
+	c2.ExpectTextSkippingPings(`44/team-b,{"message":"Invalid namespace"}`)
+	c2.SendText(`40/other,{"token":"ok"}`)
+	c2.ExpectTextSkippingPings(`44/other,{"message":"Invalid namespace"}`)
 
 	if got := childNames(byRegexp); !slices.Equal(got, []string{"/dyn-1", "/dyn-3"}) {
 		t.Fatalf("children of the regexp parent: %q, want [/dyn-1 /dyn-3]", got)
@@ -263,18 +264,18 @@ func TestDynamicNamespaces(t *testing.T) {
 	}
 
 	// CleanupEmptyChildNamespaces: a child goes when its last socket leaves.
-	c1.send("41/dyn-1,")
-	c1.send("41/dyn-3,")
+	c1.SendText("41/dyn-1,")
+	c1.SendText("41/dyn-3,")
 	eventually(t, "/dyn-3 removed", func() bool { return slices.Equal(childNames(byRegexp), []string{"/dyn-1"}) })
-	c2.send("41/dyn-1,")
-	c2.send("41/team-a,")
+	c2.SendText("41/dyn-1,")
+	c2.SendText("41/team-a,")
 	eventually(t, "every child removed", func() bool {
 		return len(byRegexp.Children()) == 0 && len(byFunc.Children()) == 0
 	})
 
 	// Connecting again creates the namespace anew.
 	c1.join("/dyn-1", "")
-	c1.expectData(`42/dyn-1,["hello","/dyn-1"]`)
+	c1.ExpectTextSkippingPings(`42/dyn-1,["hello","/dyn-1"]`)
 	if got := childNames(byRegexp); !slices.Equal(got, []string{"/dyn-1"}) {
 		t.Fatalf("children after a new connection: %q, want [/dyn-1]", got)
 	}
@@ -300,8 +301,8 @@ func TestDynamicNamespaceRefusedChildCleanedUp(t *testing.T) {
 		})
 	})
 	c, _ := h.openWS(true)
-	c.send(`40/dyn-2,{"deny":true}`)
-	c.expectData(`44/dyn-2,{"message":"denied by parent"}`) // the parent's middleware runs in the child
+	c.SendText(`40/dyn-2,{"deny":true}`)
+	c.ExpectTextSkippingPings(`44/dyn-2,{"message":"denied by parent"}`) // the parent's middleware runs in the child
 	eventually(t, "refused child /dyn-2 removed", func() bool { return len(parent.Children()) == 0 })
 }
 
@@ -312,7 +313,7 @@ func TestDynamicNamespaceKeptWithoutCleanup(t *testing.T) {
 	})
 	c, _ := h.openWS(true)
 	c.join("/dyn-7", "")
-	c.send("41/dyn-7,")
+	c.SendText("41/dyn-7,")
 	c.join("/", "") // the DISCONNECT above has been handled
 	if n := len(parent.Children()); n != 1 {
 		t.Fatalf("%d children after the last socket left, want 1 (cleanup is off)", n)
@@ -338,12 +339,12 @@ func TestPacketMiddlewareRefusal(t *testing.T) {
 		})
 	})
 	c, _ := h.connect()
-	c.send(`421["forbidden",1]`)
-	c.send(`42["ok"]`)
+	c.SendText(`421["forbidden",1]`)
+	c.SendText(`42["ok"]`)
 	if err := receive(t, "OnError", errs); err == nil || err.Error() != "forbidden event" {
 		t.Fatalf("OnError got %v, want the middleware's error", err)
 	}
-	c.expectData(`42["ok-back"]`) // no acknowledgement of the refused event before it
+	c.ExpectTextSkippingPings(`42["ok-back"]`) // no acknowledgement of the refused event before it
 	if forbiddenRan.Load() {
 		t.Fatal("the handler of a refused event ran")
 	}
@@ -359,16 +360,16 @@ func TestHandlerPanicReportedAndSurvived(t *testing.T) {
 		})
 	})
 	c, _ := h.connect()
-	c.send(`42["boom"]`)
+	c.SendText(`42["boom"]`)
 	if err := receive(t, "OnError", errs); err == nil || !strings.Contains(err.Error(), "kaboom") {
 		t.Fatalf("OnError got %v, want the panic value", err)
 	}
-	c.send(`42["ok"]`)
-	c.expectData(`42["ok-back"]`)
+	c.SendText(`42["ok"]`)
+	c.ExpectTextSkippingPings(`42["ok-back"]`)
 
 	other, _ := h.connect()
-	other.send(`42["ok"]`)
-	other.expectData(`42["ok-back"]`)
+	other.SendText(`42["ok"]`)
+	other.ExpectTextSkippingPings(`42["ok-back"]`)
 }
 
 // TestConnectionHandlerPanicSurvived runs its scenario in a child process:
@@ -380,7 +381,7 @@ func TestConnectionHandlerPanicSurvived(t *testing.T) {
 		connectionHandlerPanicScenario(t)
 		return
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 4*waitTimeout)
+	ctx, cancel := context.WithTimeout(context.Background(), 4*testutil.WaitTimeout)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, os.Args[0], "-test.run=^"+t.Name()+"$", "-test.count=1", "-test.v")
 	cmd.Env = append(os.Environ(), envKey+"="+t.Name())
@@ -407,13 +408,13 @@ func connectionHandlerPanicScenario(t *testing.T) {
 		})
 	})
 	bad, _ := h.openWS(true)
-	bad.send(`40{"panic":true}`)
+	bad.SendText(`40{"panic":true}`)
 	if err := receive(t, "OnError", errs); err == nil || !strings.Contains(err.Error(), "kaboom") {
 		t.Fatalf("OnError got %v, want the panic value", err)
 	}
 	good, _ := h.connect()
-	good.send(`42["ok"]`)
-	good.expectData(`42["ok-back"]`)
+	good.SendText(`42["ok"]`)
+	good.ExpectTextSkippingPings(`42["ok-back"]`)
 }
 
 // --- typed handlers -----------------------------------------------------------
@@ -443,14 +444,14 @@ func TestTypedHandlersAndBindErrors(t *testing.T) {
 	})
 	c, _ := h.connect()
 
-	c.send(`421["add",1,2]`)
-	c.expectData(`431[3]`)
-	c.send(`422["greet",{"name":"Ann"}]`)
-	c.expectData(`432["hello Ann"]`)
-	c.send(`423["ping-me"]`)
-	c.expectData(`433[true]`)
-	c.send(`424["sum3",1,2,3.5]`)
-	c.expectData(`434[6.5]`)
+	c.SendText(`421["add",1,2]`)
+	c.ExpectTextSkippingPings(`431[3]`)
+	c.SendText(`422["greet",{"name":"Ann"}]`)
+	c.ExpectTextSkippingPings(`432["hello Ann"]`)
+	c.SendText(`423["ping-me"]`)
+	c.ExpectTextSkippingPings(`433[true]`)
+	c.SendText(`424["sum3",1,2,3.5]`)
+	c.ExpectTextSkippingPings(`434[6.5]`)
 
 	// Arguments that do not bind: the hook fires, the handler does not run,
 	// and a requested acknowledgement carries {"error": "..."}.
@@ -458,8 +459,8 @@ func TestTypedHandlersAndBindErrors(t *testing.T) {
 		{"5", `"x",2`}, // wrong type
 		{"6", `1`},     // missing argument
 	} {
-		c.send(`42` + tc.id + `["add",` + tc.args + `]`)
-		f := c.nextData()
+		c.SendText(`42` + tc.id + `["add",` + tc.args + `]`)
+		f := c.NextSkippingPings()
 		id, body := ackID(t, f, "43")
 		if fmt.Sprint(id) != tc.id {
 			t.Fatalf("ack id %d, want %s", id, tc.id)
@@ -478,10 +479,10 @@ func TestTypedHandlersAndBindErrors(t *testing.T) {
 		}
 	}
 	// Without an ack request, nothing is sent back.
-	c.send(`42["add","x","y"]`)
+	c.SendText(`42["add","x","y"]`)
 	receive(t, "BindError hook", bindErrs)
-	c.send(`427["add",2,2]`)
-	c.expectData(`437[4]`)
+	c.SendText(`427["add",2,2]`)
+	c.ExpectTextSkippingPings(`437[4]`)
 	if n := addCalls.Load(); n != 2 {
 		t.Fatalf("the add handler ran %d times, want 2 (only with arguments that bind)", n)
 	}
@@ -493,7 +494,7 @@ func TestEmitWithAckFromHandler(t *testing.T) {
 	h := startServer(t, nil, func(srv *socketio.Server) {
 		srv.OnConnection(func(s *socketio.Socket) {
 			s.On("ask", func(e *socketio.Event) {
-				ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
+				ctx, cancel := context.WithTimeout(context.Background(), testutil.WaitTimeout)
 				defer cancel()
 				res, err := s.EmitWithAck(ctx, "question", "why?")
 				if err != nil {
@@ -511,7 +512,7 @@ func TestEmitWithAckFromHandler(t *testing.T) {
 		})
 		// The connection handler itself waits for an acknowledgement.
 		srv.Of("/welcome").OnConnection(func(s *socketio.Socket) {
-			res, err := s.Timeout(waitTimeout).EmitWithAck(context.Background(), "welcome")
+			res, err := s.Timeout(testutil.WaitTimeout).EmitWithAck(context.Background(), "welcome")
 			if err != nil {
 				_ = s.Emit("welcomed", "error: "+err.Error())
 				return
@@ -520,24 +521,24 @@ func TestEmitWithAckFromHandler(t *testing.T) {
 		})
 	})
 	c, _ := h.connect()
-	c.send(`42["ask"]`)
+	c.SendText(`42["ask"]`)
 	// An event that arrives while the handler waits is queued behind it.
-	c.send(`42["after"]`)
-	id, body := ackID(t, c.nextData(), "42")
+	c.SendText(`42["after"]`)
+	id, body := ackID(t, c.NextSkippingPings(), "42")
 	if body != `["question","why?"]` {
 		t.Fatalf("question %s, want [\"question\",\"why?\"]", body)
 	}
-	c.send(fmt.Sprintf(`43%d["because"]`, id))
-	c.expectData(`42["result","because"]`)
-	c.expectData(`42["after-back"]`)
+	c.SendText(fmt.Sprintf(`43%d["because"]`, id))
+	c.ExpectTextSkippingPings(`42["result","because"]`)
+	c.ExpectTextSkippingPings(`42["after-back"]`)
 
 	c.join("/welcome", "")
-	id, body = ackID(t, c.nextData(), "42/welcome,")
+	id, body = ackID(t, c.NextSkippingPings(), "42/welcome,")
 	if body != `["welcome"]` {
 		t.Fatalf("welcome %s, want [\"welcome\"]", body)
 	}
-	c.send(fmt.Sprintf(`43/welcome,%d[{"ok":true}]`, id))
-	c.expectData(`42/welcome,["welcomed",{"ok":true}]`)
+	c.SendText(fmt.Sprintf(`43/welcome,%d[{"ok":true}]`, id))
+	c.ExpectTextSkippingPings(`42/welcome,["welcomed",{"ok":true}]`)
 }
 
 // --- ordering -----------------------------------------------------------------
@@ -565,10 +566,10 @@ func TestConcurrentEmitsKeepEachSequence(t *testing.T) {
 	}
 	next := make([]int, goroutines)
 	for range goroutines * perGoroutine {
-		f := c.nextData()
+		f := c.NextSkippingPings()
 		var v []json.RawMessage
 		var g, i int
-		if err := json.Unmarshal([]byte(strings.TrimPrefix(string(f.data), "42")), &v); err != nil || len(v) != 3 ||
+		if err := json.Unmarshal([]byte(strings.TrimPrefix(string(f.Data), "42")), &v); err != nil || len(v) != 3 ||
 			string(v[0]) != `"seq"` || json.Unmarshal(v[1], &g) != nil || json.Unmarshal(v[2], &i) != nil ||
 			g < 0 || g >= goroutines {
 			wg.Wait()
@@ -602,9 +603,9 @@ func TestThousandEventsInOrder(t *testing.T) {
 	})
 	c, _ := h.connect()
 	for i := range n {
-		c.send(fmt.Sprintf(`42["n",%d]`, i))
+		c.SendText(fmt.Sprintf(`42["n",%d]`, i))
 	}
-	c.expectData(fmt.Sprintf(`42["done",%d]`, n))
+	c.ExpectTextSkippingPings(fmt.Sprintf(`42["done",%d]`, n))
 	mu.Lock()
 	defer mu.Unlock()
 	for i, v := range got {
@@ -653,7 +654,7 @@ func TestDisconnectReasons(t *testing.T) {
 		rec := newReasonRecorder()
 		h := startServer(t, nil, func(srv *socketio.Server) { rec.install(srv) })
 		c, s := h.connect()
-		c.send("41")
+		c.SendText("41")
 		rec.want(t, "client namespace disconnect")
 		if s.Connected() {
 			t.Error("socket still connected")
@@ -665,7 +666,7 @@ func TestDisconnectReasons(t *testing.T) {
 		h := startServer(t, nil, func(srv *socketio.Server) { rec.install(srv) })
 		c, s := h.connect()
 		s.Disconnect(false)
-		c.expectData("41")
+		c.ExpectTextSkippingPings("41")
 		rec.want(t, "server namespace disconnect")
 		if err := s.Emit("late"); !errors.Is(err, socketio.ErrDisconnected) {
 			t.Errorf("Emit after disconnection: %v, want ErrDisconnected", err)
@@ -681,8 +682,8 @@ func TestDisconnectReasons(t *testing.T) {
 		rec.want(t, "server namespace disconnect")
 		rec.want(t, "server namespace disconnect")
 		var got []string
-		for _, f := range c.expectClosed() {
-			got = append(got, string(f.data))
+		for _, f := range c.ExpectClosed() {
+			got = append(got, string(f.Data))
 		}
 		if !sameSet(got, []string{"41", "41/other,"}) {
 			t.Fatalf("frames before the close: %q, want 41 and 41/other,", got)
@@ -692,14 +693,14 @@ func TestDisconnectReasons(t *testing.T) {
 		rec := newReasonRecorder()
 		h := startServer(t, nil, func(srv *socketio.Server) { rec.install(srv) })
 		c, _ := h.connect()
-		c.closeNow()
+		c.Close()
 		rec.want(t, "transport close")
 	})
 	t.Run("transport close by close packet", func(t *testing.T) {
 		rec := newReasonRecorder()
 		h := startServer(t, nil, func(srv *socketio.Server) { rec.install(srv) })
 		c, _ := h.connect()
-		c.send("1")
+		c.SendText("1")
 		rec.want(t, "transport close")
 	})
 	t.Run("server shutting down", func(t *testing.T) {
@@ -710,7 +711,7 @@ func TestDisconnectReasons(t *testing.T) {
 			t.Fatalf("Shutdown: %v", err)
 		}
 		rec.want(t, "server shutting down")
-		c.expectClosed()
+		c.ExpectClosed()
 		if err := h.srv.Shutdown(testCtx(t)); !errors.Is(err, socketio.ErrServerClosed) {
 			t.Errorf("second Shutdown: %v, want ErrServerClosed", err)
 		}
@@ -796,7 +797,7 @@ func TestAdapterOperations(t *testing.T) {
 	if err := r3.Emit("direct", 1); err != nil {
 		t.Fatal(err)
 	}
-	c3.expectData(`42["direct",1]`)
+	c3.ExpectTextSkippingPings(`42["direct",1]`)
 	if err := r3.Join("z"); err != nil {
 		t.Fatal(err)
 	}
@@ -814,8 +815,8 @@ func TestAdapterOperations(t *testing.T) {
 	if err := h.srv.In("a").DisconnectSockets(false); err != nil {
 		t.Fatal(err)
 	}
-	c1.expectData("41")
-	c2.expectData("41")
+	c1.ExpectTextSkippingPings("41")
+	c2.ExpectTextSkippingPings("41")
 	for range 2 {
 		if got := receive(t, "disconnect reason", rec.disconnect); got != "server namespace disconnect" {
 			t.Fatalf("reason %q, want server namespace disconnect", got)
@@ -824,15 +825,15 @@ func TestAdapterOperations(t *testing.T) {
 	if got := h.srv.Sockets(); len(got) != 1 || got[0].ID() != s3.ID() {
 		t.Fatalf("sockets after In(a).DisconnectSockets: %d, want s3 alone", len(got))
 	}
-	c3.send("42[\"still\"]") // s3 is untouched: nothing breaks
+	c3.SendText("42[\"still\"]") // s3 is untouched: nothing breaks
 	if err := r3.Disconnect(true); err != nil {
 		t.Fatal(err)
 	}
 	if got := receive(t, "disconnect reason", rec.disconnect); got != "server namespace disconnect" {
 		t.Fatalf("reason %q, want server namespace disconnect", got)
 	}
-	frames := c3.expectClosed()
-	if len(frames) != 1 || string(frames[0].data) != "41" {
+	frames := c3.ExpectClosed()
+	if len(frames) != 1 || string(frames[0].Data) != "41" {
 		t.Fatalf("frames before the close: %v, want 41", frames)
 	}
 	if n := h.srv.Of("/").SocketsCount(); n != 0 {
@@ -849,40 +850,40 @@ func TestClientFiles(t *testing.T) {
 	}, nil)
 	fileURL := h.http.URL + "/socket.io/socket.io.min.js"
 
-	r := h.request(http.MethodGet, fileURL, "", nil)
-	if r.err != nil {
-		t.Fatal(r.err)
+	r := testutil.Request(h.http.Client(), http.MethodGet, fileURL, "", nil)
+	if r.Err != nil {
+		t.Fatal(r.Err)
 	}
-	if r.status != http.StatusOK || r.body != bundle {
-		t.Fatalf("GET bundle: %d %q, want 200 and the file", r.status, r.body)
+	if r.Status != http.StatusOK || r.Body != bundle {
+		t.Fatalf("GET bundle: %d %q, want 200 and the file", r.Status, r.Body)
 	}
-	etag := r.header.Get("ETag")
+	etag := r.Header.Get("ETag")
 	if len(etag) < 3 || etag[0] != '"' || etag[len(etag)-1] != '"' {
 		t.Fatalf("ETag %q, want a quoted entity tag", etag)
 	}
-	if got := r.header.Get("Cache-Control"); got != "public, max-age=0" {
+	if got := r.Header.Get("Cache-Control"); got != "public, max-age=0" {
 		t.Errorf("Cache-Control %q, want %q", got, "public, max-age=0")
 	}
-	if got := r.header.Get("Content-Type"); !strings.HasPrefix(got, "application/javascript") {
+	if got := r.Header.Get("Content-Type"); !strings.HasPrefix(got, "application/javascript") {
 		t.Errorf("Content-Type %q, want application/javascript", got)
 	}
 
-	r = h.request(http.MethodGet, fileURL, "", http.Header{"If-None-Match": {etag}})
-	if r.err != nil || r.status != http.StatusNotModified || r.body != "" {
-		t.Fatalf("GET with If-None-Match %s: %d %q (%v), want 304 and no body", etag, r.status, r.body, r.err)
+	r = testutil.Request(h.http.Client(), http.MethodGet, fileURL, "", http.Header{"If-None-Match": {etag}})
+	if r.Err != nil || r.Status != http.StatusNotModified || r.Body != "" {
+		t.Fatalf("GET with If-None-Match %s: %d %q (%v), want 304 and no body", etag, r.Status, r.Body, r.Err)
 	}
-	if got := r.header.Get("ETag"); got != etag {
+	if got := r.Header.Get("ETag"); got != etag {
 		t.Errorf("304 ETag %q, want %q", got, etag)
 	}
-	r = h.request(http.MethodGet, fileURL, "", http.Header{"If-None-Match": {`"something-else"`}})
-	if r.err != nil || r.status != http.StatusOK || r.body != bundle {
-		t.Fatalf("GET with a stale If-None-Match: %d %q (%v), want 200 and the file", r.status, r.body, r.err)
+	r = testutil.Request(h.http.Client(), http.MethodGet, fileURL, "", http.Header{"If-None-Match": {`"something-else"`}})
+	if r.Err != nil || r.Status != http.StatusOK || r.Body != bundle {
+		t.Fatalf("GET with a stale If-None-Match: %d %q (%v), want 200 and the file", r.Status, r.Body, r.Err)
 	}
 
 	// Anything else goes to the engine, which knows no such transport.
-	r = h.request(http.MethodGet, h.http.URL+"/socket.io/unknown.js", "", nil)
-	if r.err != nil || r.status != http.StatusBadRequest || r.body != bodyTransportUnknown {
-		t.Fatalf("GET unknown.js: %d %q (%v), want 400 %s", r.status, r.body, r.err, bodyTransportUnknown)
+	r = testutil.Request(h.http.Client(), http.MethodGet, h.http.URL+"/socket.io/unknown.js", "", nil)
+	if r.Err != nil || r.Status != http.StatusBadRequest || r.Body != testutil.BodyTransportUnknown {
+		t.Fatalf("GET unknown.js: %d %q (%v), want 400 %s", r.Status, r.Body, r.Err, testutil.BodyTransportUnknown)
 	}
 	// And the server still speaks Socket.IO.
 	if sid := h.openPolling(); !idPattern.MatchString(sid) {

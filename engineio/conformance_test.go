@@ -19,6 +19,8 @@ import (
 	"strconv"
 	"testing"
 	"time"
+
+	"github.com/go-sio/socketio/internal/testutil"
 )
 
 // pollDelay is how long a test waits for a GET it just started to be
@@ -86,90 +88,73 @@ func checkOpenPacket(t *testing.T, packet string, wantUpgrades []string) string 
 // openPolling performs a polling handshake and returns the session id.
 func openPolling(t *testing.T, ts *testServer) string {
 	t.Helper()
-	r := ts.get("EIO=4&transport=polling")
-	if r.status != http.StatusOK {
-		t.Fatalf("polling handshake: status %d, body %q", r.status, r.body)
+	r := ts.Get("EIO=4&transport=polling")
+	if r.Status != http.StatusOK {
+		t.Fatalf("polling handshake: status %d, body %q", r.Status, r.Body)
 	}
-	return checkOpenPacket(t, r.body, []string{"websocket"})
+	return checkOpenPacket(t, r.Body, []string{"websocket"})
 }
 
 // openWebSocket performs a WebSocket handshake and returns the client and
 // the session id.
-func openWebSocket(t *testing.T, ts *testServer) (*wsClient, string) {
+func openWebSocket(t *testing.T, ts *testServer) (*testutil.WSConn, string) {
 	t.Helper()
-	c := mustDialWS(t, ts.wsURL("EIO=4&transport=websocket"))
-	f := c.next()
-	if f.binary {
+	c := testutil.MustDial(t, ts.WSURL("EIO=4&transport=websocket"), nil)
+	f := c.Next()
+	if f.Binary {
 		t.Fatalf("first frame is %v, want the text open packet", f)
 	}
-	return c, checkOpenPacket(t, string(f.data), []string{})
+	return c, checkOpenPacket(t, string(f.Data), []string{})
 }
 
 // expectSessionGone fails the test unless a poll of sid is refused as
 // Node refuses a session that no longer exists.
 func expectSessionGone(t *testing.T, ts *testServer, sid string) {
 	t.Helper()
-	expectEngineError(t, "GET of a closed session", ts.get(sidQuery(sid)), http.StatusBadRequest, errSessionIDUnknown)
-}
-
-// expectWSRefused fails the test unless a WebSocket to url is refused: the
-// handshake fails (with HTTP 400 when there is an HTTP answer at all), or
-// the connection is closed before any Engine.IO packet is sent on it.
-func expectWSRefused(t *testing.T, url string) {
-	t.Helper()
-	c, resp, err := dialWS(t, url)
-	if err != nil {
-		if resp != nil && resp.StatusCode != http.StatusBadRequest {
-			t.Fatalf("refused handshake to %s: HTTP status %d, want 400", url, resp.StatusCode)
-		}
-		return
-	}
-	if frames := c.expectClosed(); len(frames) > 0 {
-		t.Fatalf("websocket to %s received %v before it closed, want nothing", url, frames)
-	}
+	testutil.ExpectEngineError(t, "GET of a closed session", ts.Get(sidQuery(sid)), http.StatusBadRequest, testutil.BodySessionIDUnknown)
 }
 
 // --- handshake, HTTP long-polling ---
 
 func TestConformancePollingHandshake(t *testing.T) {
 	ts := newEchoServer(t, nil)
-	r := ts.get("EIO=4&transport=polling")
-	if r.status != http.StatusOK {
-		t.Fatalf("status %d, want 200 (body %q)", r.status, r.body)
+	r := ts.Get("EIO=4&transport=polling")
+	if r.Status != http.StatusOK {
+		t.Fatalf("status %d, want 200 (body %q)", r.Status, r.Body)
 	}
-	checkOpenPacket(t, r.body, []string{"websocket"})
+	checkOpenPacket(t, r.Body, []string{"websocket"})
 }
 
 func TestConformancePollingHandshakeRejectsBadEIO(t *testing.T) {
 	ts := newEchoServer(t, nil)
 	for _, q := range []string{"transport=polling", "EIO=abc&transport=polling"} {
-		expectEngineError(t, "GET ?"+q, ts.get(q), http.StatusBadRequest, errUnsupportedProtocol)
+		testutil.ExpectEngineError(t, "GET ?"+q, ts.Get(q), http.StatusBadRequest, testutil.BodyUnsupportedProtocol)
 	}
 }
 
 func TestConformancePollingHandshakeRejectsBadTransport(t *testing.T) {
 	ts := newEchoServer(t, nil)
 	for _, q := range []string{"EIO=4", "EIO=4&transport=abc"} {
-		expectEngineError(t, "GET ?"+q, ts.get(q), http.StatusBadRequest, errTransportUnknown)
+		testutil.ExpectEngineError(t, "GET ?"+q, ts.Get(q), http.StatusBadRequest, testutil.BodyTransportUnknown)
 	}
 }
 
 func TestConformancePollingHandshakeRejectsBadMethod(t *testing.T) {
 	ts := newEchoServer(t, nil)
 	for _, method := range []string{http.MethodPost, http.MethodPut} {
-		r := ts.do(method, "EIO=4&transport=polling", "", nil)
-		if r.err != nil {
-			t.Fatalf("%s handshake: %v", method, r.err)
+		r := ts.Do(method, "EIO=4&transport=polling", "", nil)
+		if r.Err != nil {
+			t.Fatalf("%s handshake: %v", method, r.Err)
 		}
-		expectEngineError(t, method+" handshake", r, http.StatusBadRequest, errBadHandshakeMethod)
+		testutil.ExpectEngineError(t, method+" handshake", r, http.StatusBadRequest, testutil.BodyBadHandshakeMethod)
 	}
 }
 
 func TestConformancePollingRejectsUnknownSession(t *testing.T) {
 	ts := newEchoServer(t, nil)
 	for _, sid := range []string{"AAAAAAAAAAAAAAAAAAAA", "not-a-session"} {
-		expectEngineError(t, "GET with sid "+sid, ts.get(sidQuery(sid)), http.StatusBadRequest, errSessionIDUnknown)
-		expectEngineError(t, "POST with sid "+sid, ts.post(sidQuery(sid), "4hello"), http.StatusBadRequest, errSessionIDUnknown)
+		testutil.ExpectEngineError(t, "GET with sid "+sid, ts.Get(sidQuery(sid)), http.StatusBadRequest, testutil.BodySessionIDUnknown)
+		testutil.ExpectEngineError(t, "POST with sid "+sid, ts.Post(sidQuery(sid), "4hello"), http.StatusBadRequest, testutil.BodySessionIDUnknown)
 	}
 }
 
@@ -186,11 +171,11 @@ func TestConformancePollingCORS(t *testing.T) {
 			{"handshake with Origin", "EIO=4&transport=polling", withOrigin},
 			{"refused handshake", "EIO=4&transport=abc", nil},
 		} {
-			r := ts.do(http.MethodGet, c.q, "", c.header)
-			if r.err != nil {
-				t.Fatalf("%s: %v", c.what, r.err)
+			r := ts.Do(http.MethodGet, c.q, "", c.header)
+			if r.Err != nil {
+				t.Fatalf("%s: %v", c.what, r.Err)
 			}
-			if got := r.header.Get("Access-Control-Allow-Origin"); got != "*" {
+			if got := r.Header.Get("Access-Control-Allow-Origin"); got != "*" {
 				t.Errorf("%s: Access-Control-Allow-Origin %q, want %q", c.what, got, "*")
 			}
 		}
@@ -199,11 +184,11 @@ func TestConformancePollingCORS(t *testing.T) {
 		opts := suiteOptions()
 		opts.CORS = nil
 		ts := newEchoServer(t, opts)
-		r := ts.do(http.MethodGet, "EIO=4&transport=polling", "", http.Header{"Origin": {"https://example.com"}})
-		if r.err != nil {
-			t.Fatal(r.err)
+		r := ts.Do(http.MethodGet, "EIO=4&transport=polling", "", http.Header{"Origin": {"https://example.com"}})
+		if r.Err != nil {
+			t.Fatal(r.Err)
 		}
-		if got, ok := r.header["Access-Control-Allow-Origin"]; ok {
+		if got, ok := r.Header["Access-Control-Allow-Origin"]; ok {
 			t.Errorf("Access-Control-Allow-Origin %q without CORS options, want none", got)
 		}
 	})
@@ -218,14 +203,14 @@ func TestConformanceWebSocketHandshake(t *testing.T) {
 
 func TestConformanceWebSocketHandshakeRejectsBadEIO(t *testing.T) {
 	ts := newEchoServer(t, nil)
-	expectWSRefused(t, ts.wsURL("transport=websocket"))
-	expectWSRefused(t, ts.wsURL("EIO=abc&transport=websocket"))
+	testutil.ExpectWSRefused(t, ts.WSURL("transport=websocket"))
+	testutil.ExpectWSRefused(t, ts.WSURL("EIO=abc&transport=websocket"))
 }
 
 func TestConformanceWebSocketHandshakeRejectsBadTransport(t *testing.T) {
 	ts := newEchoServer(t, nil)
-	expectWSRefused(t, ts.wsURL("EIO=4"))
-	expectWSRefused(t, ts.wsURL("EIO=4&transport=abc"))
+	testutil.ExpectWSRefused(t, ts.WSURL("EIO=4"))
+	testutil.ExpectWSRefused(t, ts.WSURL("EIO=4&transport=abc"))
 }
 
 // --- messages, HTTP long-polling ---
@@ -235,8 +220,8 @@ func TestConformanceWebSocketHandshakeRejectsBadTransport(t *testing.T) {
 func pollEcho(t *testing.T, payload string) {
 	ts := newEchoServer(t, nil)
 	sid := openPolling(t, ts)
-	expectResponse(t, "POST", ts.post(sidQuery(sid), payload), http.StatusOK, "ok")
-	expectResponse(t, "GET", ts.get(sidQuery(sid)), http.StatusOK, payload)
+	testutil.ExpectResponse(t, "POST", ts.Post(sidQuery(sid), payload), http.StatusOK, "ok")
+	testutil.ExpectResponse(t, "GET", ts.Get(sidQuery(sid)), http.StatusOK, payload)
 }
 
 func TestConformancePollingEchoOneTextPacket(t *testing.T) {
@@ -255,8 +240,8 @@ func TestConformancePollingInvalidPacketClosesSession(t *testing.T) {
 	ts := newEchoServer(t, nil)
 	sid := openPolling(t, ts)
 	// The POST either fails at the HTTP level or is answered 400.
-	if r := ts.do(http.MethodPost, sidQuery(sid), "abc", nil); r.err == nil && r.status != http.StatusBadRequest {
-		t.Errorf("POST of an invalid packet: got %d %q, want 400 or a failed request", r.status, r.body)
+	if r := ts.Do(http.MethodPost, sidQuery(sid), "abc", nil); r.Err == nil && r.Status != http.StatusBadRequest {
+		t.Errorf("POST of an invalid packet: got %d %q, want 400 or a failed request", r.Status, r.Body)
 	}
 	expectSessionGone(t, ts, sid)
 }
@@ -264,16 +249,16 @@ func TestConformancePollingInvalidPacketClosesSession(t *testing.T) {
 func TestConformancePollingDuplicateGetClosesSession(t *testing.T) {
 	ts := newEchoServer(t, nil)
 	sid := openPolling(t, ts)
-	first := ts.getAsync(sidQuery(sid))
+	first := ts.GetAsync(sidQuery(sid))
 	time.Sleep(pollDelay) // the first GET is now pending
-	second := ts.do(http.MethodGet, sidQuery(sid)+"&t=burst", "", nil)
-	if second.err != nil {
-		t.Fatalf("second GET: %v", second.err)
+	second := ts.Do(http.MethodGet, sidQuery(sid)+"&t=burst", "", nil)
+	if second.Err != nil {
+		t.Fatalf("second GET: %v", second.Err)
 	}
-	if second.status != http.StatusBadRequest && second.status != http.StatusInternalServerError {
-		t.Errorf("second GET: status %d (body %q), want 400 or 500", second.status, second.body)
+	if second.Status != http.StatusBadRequest && second.Status != http.StatusInternalServerError {
+		t.Errorf("second GET: status %d (body %q), want 400 or 500", second.Status, second.Body)
 	}
-	expectResponse(t, "first GET", await(t, "first GET", first), http.StatusOK, "1")
+	testutil.ExpectResponse(t, "first GET", testutil.Await(t, "first GET", first), http.StatusOK, "1")
 	expectSessionGone(t, ts, sid)
 }
 
@@ -282,15 +267,15 @@ func TestConformancePollingDuplicateGetClosesSession(t *testing.T) {
 func TestConformanceWebSocketEchoText(t *testing.T) {
 	ts := newEchoServer(t, nil)
 	c, _ := openWebSocket(t, ts)
-	c.sendText("4hello")
-	c.expectTextSkippingPings("4hello")
+	c.SendText("4hello")
+	c.ExpectTextSkippingPings("4hello")
 }
 
 func TestConformanceWebSocketEchoBinary(t *testing.T) {
 	ts := newEchoServer(t, nil)
 	c, _ := openWebSocket(t, ts)
-	c.sendBinary([]byte{1, 2, 3, 4})
-	if f := c.nextSkippingPings(); !f.binary || string(f.data) != "\x01\x02\x03\x04" {
+	c.SendBinary([]byte{1, 2, 3, 4})
+	if f := c.NextSkippingPings(); !f.Binary || string(f.Data) != "\x01\x02\x03\x04" {
 		t.Fatalf("got %v, want binary [01 02 03 04]", f)
 	}
 }
@@ -298,8 +283,8 @@ func TestConformanceWebSocketEchoBinary(t *testing.T) {
 func TestConformanceWebSocketInvalidPacketClosesSession(t *testing.T) {
 	ts := newEchoServer(t, nil)
 	c, _ := openWebSocket(t, ts)
-	c.sendText("abc")
-	if frames := c.expectClosed(); len(frames) > 0 {
+	c.SendText("abc")
+	if frames := c.ExpectClosed(); len(frames) > 0 {
 		t.Errorf("received %v before the close, want nothing", frames)
 	}
 }
@@ -310,8 +295,8 @@ func TestConformancePollingHeartbeat(t *testing.T) {
 	ts := newEchoServer(t, nil)
 	sid := openPolling(t, ts)
 	for i := range 3 {
-		expectResponse(t, "GET, round "+strconv.Itoa(i+1), ts.get(sidQuery(sid)), http.StatusOK, "2")
-		expectResponse(t, "POST pong, round "+strconv.Itoa(i+1), ts.post(sidQuery(sid), "3"), http.StatusOK, "ok")
+		testutil.ExpectResponse(t, "GET, round "+strconv.Itoa(i+1), ts.Get(sidQuery(sid)), http.StatusOK, "2")
+		testutil.ExpectResponse(t, "POST pong, round "+strconv.Itoa(i+1), ts.Post(sidQuery(sid), "3"), http.StatusOK, "ok")
 	}
 }
 
@@ -331,16 +316,16 @@ func TestConformanceWebSocketHeartbeat(t *testing.T) {
 	ts := newEchoServer(t, nil)
 	c, _ := openWebSocket(t, ts)
 	for range 3 {
-		c.expectText("2")
-		c.sendText("3")
+		c.ExpectText("2")
+		c.SendText("3")
 	}
 }
 
 func TestConformanceWebSocketPingTimeout(t *testing.T) {
 	ts := newEchoServer(t, nil)
 	c, _ := openWebSocket(t, ts)
-	frames := c.expectClosed()
-	if len(frames) != 1 || frames[0].binary || string(frames[0].data) != "2" {
+	frames := c.ExpectClosed()
+	if len(frames) != 1 || frames[0].Binary || string(frames[0].Data) != "2" {
 		t.Errorf("received %v before the close, want one ping (text \"2\")", frames)
 	}
 }
@@ -350,18 +335,18 @@ func TestConformanceWebSocketPingTimeout(t *testing.T) {
 func TestConformancePollingClosePacket(t *testing.T) {
 	ts := newEchoServer(t, nil)
 	sid := openPolling(t, ts)
-	poll := ts.getAsync(sidQuery(sid))
+	poll := ts.GetAsync(sidQuery(sid))
 	time.Sleep(pollDelay) // the GET is now pending
-	expectResponse(t, "POST close", ts.post(sidQuery(sid), "1"), http.StatusOK, "ok")
-	expectResponse(t, "pending GET", await(t, "pending GET", poll), http.StatusOK, "6")
+	testutil.ExpectResponse(t, "POST close", ts.Post(sidQuery(sid), "1"), http.StatusOK, "ok")
+	testutil.ExpectResponse(t, "pending GET", testutil.Await(t, "pending GET", poll), http.StatusOK, "6")
 	expectSessionGone(t, ts, sid)
 }
 
 func TestConformanceWebSocketClosePacket(t *testing.T) {
 	ts := newEchoServer(t, nil)
 	c, _ := openWebSocket(t, ts)
-	c.sendText("1")
-	if frames := c.expectClosed(); len(frames) > 0 {
+	c.SendText("1")
+	if frames := c.ExpectClosed(); len(frames) > 0 {
 		t.Errorf("received %v before the close, want nothing", frames)
 	}
 }
@@ -371,38 +356,38 @@ func TestConformanceWebSocketClosePacket(t *testing.T) {
 func TestConformanceUpgrade(t *testing.T) {
 	ts := newEchoServer(t, nil)
 	sid := openPolling(t, ts)
-	c := mustDialWS(t, ts.wsURL("EIO=4&transport=websocket&sid="+sid))
-	c.sendText("2probe")
-	c.expectText("3probe")
+	c := testutil.MustDial(t, ts.WSURL("EIO=4&transport=websocket&sid="+sid), nil)
+	c.SendText("2probe")
+	c.ExpectText("3probe")
 	// A poll during the upgrade is ended with a noop.
-	expectResponse(t, "GET during upgrade", ts.get(sidQuery(sid)), http.StatusOK, "6")
-	c.sendText("5")
-	c.sendText("4hello")
-	c.expectTextSkippingPings("4hello")
+	testutil.ExpectResponse(t, "GET during upgrade", ts.Get(sidQuery(sid)), http.StatusOK, "6")
+	c.SendText("5")
+	c.SendText("4hello")
+	c.ExpectTextSkippingPings("4hello")
 }
 
 func TestConformanceUpgradeRefusesPollingAfterwards(t *testing.T) {
 	ts := newEchoServer(t, nil)
 	sid := openPolling(t, ts)
-	c := mustDialWS(t, ts.wsURL("EIO=4&transport=websocket&sid="+sid))
-	c.sendText("2probe")
-	c.sendText("5")
+	c := testutil.MustDial(t, ts.WSURL("EIO=4&transport=websocket&sid="+sid), nil)
+	c.SendText("2probe")
+	c.SendText("5")
 	ts.waitTransport(sid, "websocket")
-	expectEngineError(t, "GET after upgrade", ts.get(sidQuery(sid)), http.StatusBadRequest, errBadRequest)
-	c.sendText("4hello")
-	c.expectTextSkippingPings("3probe")
-	c.expectTextSkippingPings("4hello")
+	testutil.ExpectEngineError(t, "GET after upgrade", ts.Get(sidQuery(sid)), http.StatusBadRequest, testutil.BodyBadRequest)
+	c.SendText("4hello")
+	c.ExpectTextSkippingPings("3probe")
+	c.ExpectTextSkippingPings("4hello")
 }
 
 func TestConformanceUpgradeRefusesSecondWebSocket(t *testing.T) {
 	ts := newEchoServer(t, nil)
 	sid := openPolling(t, ts)
-	c := mustDialWS(t, ts.wsURL("EIO=4&transport=websocket&sid="+sid))
-	c.sendText("2probe")
-	c.sendText("5")
+	c := testutil.MustDial(t, ts.WSURL("EIO=4&transport=websocket&sid="+sid), nil)
+	c.SendText("2probe")
+	c.SendText("5")
 	ts.waitTransport(sid, "websocket")
-	expectWSRefused(t, ts.wsURL("EIO=4&transport=websocket&sid="+sid))
-	c.sendText("4hello")
-	c.expectTextSkippingPings("3probe")
-	c.expectTextSkippingPings("4hello")
+	testutil.ExpectWSRefused(t, ts.WSURL("EIO=4&transport=websocket&sid="+sid))
+	c.SendText("4hello")
+	c.ExpectTextSkippingPings("3probe")
+	c.ExpectTextSkippingPings("4hello")
 }

@@ -15,24 +15,23 @@ import (
 	"testing"
 	"time"
 
-	"github.com/lxzan/gws"
-
 	"github.com/go-sio/socketio/engineio"
+	"github.com/go-sio/socketio/internal/testutil"
 )
 
 func TestJSONPPolling(t *testing.T) {
 	ts := newEchoServer(t, nil)
-	hs := ts.get("EIO=4&transport=polling&j=3")
-	if hs.status != 200 || !strings.HasPrefix(hs.body, `___eio[3]("0{\"sid\":\"`) || !strings.HasSuffix(hs.body, `");`) {
-		t.Fatalf("JSONP handshake: %d %q", hs.status, hs.body)
+	hs := ts.Get("EIO=4&transport=polling&j=3")
+	if hs.Status != 200 || !strings.HasPrefix(hs.Body, `___eio[3]("0{\"sid\":\"`) || !strings.HasSuffix(hs.Body, `");`) {
+		t.Fatalf("JSONP handshake: %d %q", hs.Status, hs.Body)
 	}
-	sid := hs.body[len(`___eio[3]("0{\"sid\":\"`):][:20]
+	sid := hs.Body[len(`___eio[3]("0{\"sid\":\"`):][:20]
 
 	// The form body carries the payload in "d"; "\n" escapes become newlines.
 	form := url.Values{"d": {`4line1\nline2`}}.Encode()
-	r := ts.do(http.MethodPost, sidQuery(sid)+"&j=3", form, http.Header{"Content-Type": {"application/x-www-form-urlencoded"}})
-	expectResponse(t, "JSONP POST", r, 200, "ok")
-	expectResponse(t, "JSONP GET", ts.get(sidQuery(sid)+"&j=3"), 200, `___eio[3]("4line1\nline2");`)
+	r := ts.Do(http.MethodPost, sidQuery(sid)+"&j=3", form, http.Header{"Content-Type": {"application/x-www-form-urlencoded"}})
+	testutil.ExpectResponse(t, "JSONP POST", r, 200, "ok")
+	testutil.ExpectResponse(t, "JSONP GET", ts.Get(sidQuery(sid)+"&j=3"), 200, `___eio[3]("4line1\nline2");`)
 }
 
 func TestPollingCompression(t *testing.T) {
@@ -53,15 +52,15 @@ func TestPollingCompression(t *testing.T) {
 			opts.HTTPCompression = tc.opts
 			ts := newEchoServer(t, opts)
 			sid := openPolling(t, ts)
-			expectResponse(t, "POST", ts.post(sidQuery(sid), big), 200, "ok")
-			r := ts.do(http.MethodGet, sidQuery(sid), "", http.Header{"Accept-Encoding": {tc.accept}})
-			if r.err != nil || r.status != 200 {
-				t.Fatalf("GET: %d %v", r.status, r.err)
+			testutil.ExpectResponse(t, "POST", ts.Post(sidQuery(sid), big), 200, "ok")
+			r := ts.Do(http.MethodGet, sidQuery(sid), "", http.Header{"Accept-Encoding": {tc.accept}})
+			if r.Err != nil || r.Status != 200 {
+				t.Fatalf("GET: %d %v", r.Status, r.Err)
 			}
-			if enc := r.header.Get("Content-Encoding"); enc != tc.wantEnc {
+			if enc := r.Header.Get("Content-Encoding"); enc != tc.wantEnc {
 				t.Fatalf("Content-Encoding %q, want %q", enc, tc.wantEnc)
 			}
-			var body io.Reader = strings.NewReader(r.body)
+			var body io.Reader = strings.NewReader(r.Body)
 			switch tc.wantEnc {
 			case "gzip":
 				body, _ = gzip.NewReader(body)
@@ -81,22 +80,22 @@ func TestCORSOriginList(t *testing.T) {
 	opts.CORS = &engineio.CORSOptions{Origins: []string{"https://a.example"}, Credentials: true, MaxAge: time.Minute}
 	ts := newEchoServer(t, opts)
 
-	r := ts.do(http.MethodGet, "EIO=4&transport=polling", "", http.Header{"Origin": {"https://a.example"}})
-	if got := r.header.Get("Access-Control-Allow-Origin"); got != "https://a.example" {
+	r := ts.Do(http.MethodGet, "EIO=4&transport=polling", "", http.Header{"Origin": {"https://a.example"}})
+	if got := r.Header.Get("Access-Control-Allow-Origin"); got != "https://a.example" {
 		t.Errorf("allowed origin: ACAO %q", got)
 	}
-	if got := r.header.Get("Access-Control-Allow-Credentials"); got != "true" {
+	if got := r.Header.Get("Access-Control-Allow-Credentials"); got != "true" {
 		t.Errorf("ACAC %q", got)
 	}
-	r = ts.do(http.MethodGet, "EIO=4&transport=polling", "", http.Header{"Origin": {"https://evil.example"}})
-	if got := r.header.Get("Access-Control-Allow-Origin"); got != "" {
+	r = ts.Do(http.MethodGet, "EIO=4&transport=polling", "", http.Header{"Origin": {"https://evil.example"}})
+	if got := r.Header.Get("Access-Control-Allow-Origin"); got != "" {
 		t.Errorf("other origin: ACAO %q, want none", got)
 	}
-	pre := ts.do(http.MethodOptions, "EIO=4&transport=polling", "", http.Header{
+	pre := ts.Do(http.MethodOptions, "EIO=4&transport=polling", "", http.Header{
 		"Origin": {"https://a.example"}, "Access-Control-Request-Headers": {"x-token"},
 	})
-	if pre.status != http.StatusNoContent {
-		t.Fatalf("preflight status %d", pre.status)
+	if pre.Status != http.StatusNoContent {
+		t.Fatalf("preflight status %d", pre.Status)
 	}
 	for k, want := range map[string]string{
 		"Access-Control-Allow-Origin":  "https://a.example",
@@ -104,7 +103,7 @@ func TestCORSOriginList(t *testing.T) {
 		"Access-Control-Allow-Headers": "x-token",
 		"Access-Control-Max-Age":       "60",
 	} {
-		if got := pre.header.Get(k); got != want {
+		if got := pre.Header.Get(k); got != want {
 			t.Errorf("preflight %s = %q, want %q", k, got, want)
 		}
 	}
@@ -114,8 +113,8 @@ func TestCORSWildcardNeverWithCredentials(t *testing.T) {
 	opts := suiteOptions()
 	opts.CORS = &engineio.CORSOptions{Origins: []string{"*"}, Credentials: true}
 	ts := newEchoServer(t, opts)
-	r := ts.do(http.MethodGet, "EIO=4&transport=polling", "", http.Header{"Origin": {"https://b.example"}})
-	if got := r.header.Get("Access-Control-Allow-Origin"); got != "https://b.example" {
+	r := ts.Do(http.MethodGet, "EIO=4&transport=polling", "", http.Header{"Origin": {"https://b.example"}})
+	if got := r.Header.Get("Access-Control-Allow-Origin"); got != "https://b.example" {
 		t.Fatalf("ACAO %q, want the request origin echoed", got)
 	}
 }
@@ -124,9 +123,9 @@ func TestNoCORSByDefault(t *testing.T) {
 	opts := suiteOptions()
 	opts.CORS = nil
 	ts := newEchoServer(t, opts)
-	r := ts.do(http.MethodGet, "EIO=4&transport=polling", "", http.Header{"Origin": {"https://b.example"}})
-	if r.status != 200 || r.header.Get("Access-Control-Allow-Origin") != "" {
-		t.Fatalf("got %d, ACAO %q", r.status, r.header.Get("Access-Control-Allow-Origin"))
+	r := ts.Do(http.MethodGet, "EIO=4&transport=polling", "", http.Header{"Origin": {"https://b.example"}})
+	if r.Status != 200 || r.Header.Get("Access-Control-Allow-Origin") != "" {
+		t.Fatalf("got %d, ACAO %q", r.Status, r.Header.Get("Access-Control-Allow-Origin"))
 	}
 }
 
@@ -134,13 +133,13 @@ func TestCookie(t *testing.T) {
 	opts := suiteOptions()
 	opts.Cookie = &engineio.CookieOptions{}
 	ts := newEchoServer(t, opts)
-	r := ts.get("EIO=4&transport=polling")
-	sid := checkOpenPacket(t, r.body, []string{"websocket"})
-	if got, want := r.header.Get("Set-Cookie"), "io="+sid+"; Path=/; HttpOnly; SameSite=Lax"; got != want {
+	r := ts.Get("EIO=4&transport=polling")
+	sid := checkOpenPacket(t, r.Body, []string{"websocket"})
+	if got, want := r.Header.Get("Set-Cookie"), "io="+sid+"; Path=/; HttpOnly; SameSite=Lax"; got != want {
 		t.Fatalf("Set-Cookie %q, want %q", got, want)
 	}
 	// Off by default.
-	if got := newEchoServer(t, nil).get("EIO=4&transport=polling").header.Get("Set-Cookie"); got != "" {
+	if got := newEchoServer(t, nil).Get("EIO=4&transport=polling").Header.Get("Set-Cookie"); got != "" {
 		t.Fatalf("default Set-Cookie %q", got)
 	}
 }
@@ -154,10 +153,10 @@ func TestAllowRequest(t *testing.T) {
 		return nil
 	}
 	ts := newEchoServer(t, opts)
-	expectEngineError(t, "refused", ts.get("EIO=4&transport=polling"), 403, `{"code":4,"message":"no token"}`)
-	r := ts.do(http.MethodGet, "EIO=4&transport=polling", "", http.Header{"X-Token": {"ok"}})
-	checkOpenPacket(t, r.body, []string{"websocket"})
-	if _, resp, err := dialWS(t, ts.wsURL("EIO=4&transport=websocket")); err == nil {
+	testutil.ExpectEngineError(t, "refused", ts.Get("EIO=4&transport=polling"), 403, `{"code":4,"message":"no token"}`)
+	r := ts.Do(http.MethodGet, "EIO=4&transport=polling", "", http.Header{"X-Token": {"ok"}})
+	checkOpenPacket(t, r.Body, []string{"websocket"})
+	if _, resp, err := testutil.Dial(t, ts.WSURL("EIO=4&transport=websocket"), nil); err == nil {
 		t.Fatal("WebSocket handshake without token accepted")
 	} else if resp != nil && resp.StatusCode != 400 {
 		t.Fatalf("WebSocket refusal status %d", resp.StatusCode)
@@ -168,13 +167,13 @@ func TestMaxHTTPBufferSizePost(t *testing.T) {
 	opts := suiteOptions()
 	opts.MaxHTTPBufferSize = 100
 	ts := newEchoServer(t, opts)
-	sid := sidOf(t, ts.get("EIO=4&transport=polling").body)
-	if r := ts.post(sidQuery(sid), "4"+strings.Repeat("x", 100)); r.status != http.StatusRequestEntityTooLarge {
-		t.Fatalf("oversized POST: %d", r.status)
+	sid := sidOf(t, ts.Get("EIO=4&transport=polling").Body)
+	if r := ts.Post(sidQuery(sid), "4"+strings.Repeat("x", 100)); r.Status != http.StatusRequestEntityTooLarge {
+		t.Fatalf("oversized POST: %d", r.Status)
 	}
 	// A body at the limit passes.
-	expectResponse(t, "POST at limit", ts.post(sidQuery(sid), "4"+strings.Repeat("x", 99)), 200, "ok")
-	expectResponse(t, "echo", ts.get(sidQuery(sid)), 200, "4"+strings.Repeat("x", 99))
+	testutil.ExpectResponse(t, "POST at limit", ts.Post(sidQuery(sid), "4"+strings.Repeat("x", 99)), 200, "ok")
+	testutil.ExpectResponse(t, "echo", ts.Get(sidQuery(sid)), 200, "4"+strings.Repeat("x", 99))
 }
 
 func TestMaxHTTPBufferSizeWebSocketFrame(t *testing.T) {
@@ -183,16 +182,16 @@ func TestMaxHTTPBufferSizeWebSocketFrame(t *testing.T) {
 	closed := make(chan string, 1)
 	opts.Hooks.Close = func(_ *engineio.Session, reason string, _ error) { closed <- reason }
 	ts := newEchoServer(t, opts)
-	c := mustDialWS(t, ts.wsURL("EIO=4&transport=websocket"))
-	sidOf(t, string(c.next().data))
-	c.sendText("4" + strings.Repeat("x", 200))
-	c.expectClosed()
+	c := testutil.MustDial(t, ts.WSURL("EIO=4&transport=websocket"), nil)
+	sidOf(t, string(c.Next().Data))
+	c.SendText("4" + strings.Repeat("x", 200))
+	c.ExpectClosed()
 	select {
 	case reason := <-closed:
 		if reason != "transport error" {
 			t.Fatalf("close reason %q, want %q", reason, "transport error")
 		}
-	case <-time.After(waitTimeout):
+	case <-time.After(testutil.WaitTimeout):
 		t.Fatal("session not closed")
 	}
 }
@@ -201,27 +200,29 @@ func TestTransportsOption(t *testing.T) {
 	opts := suiteOptions()
 	opts.Transports = []string{"websocket"}
 	ts := newEchoServer(t, opts)
-	expectEngineError(t, "polling disabled", ts.get("EIO=4&transport=polling"), 400, errTransportUnknown)
+	testutil.ExpectEngineError(t, "polling disabled", ts.Get("EIO=4&transport=polling"), 400, testutil.BodyTransportUnknown)
 	c, _ := openWebSocket(t, ts)
-	c.sendText("4hi")
-	c.expectTextSkippingPings("4hi")
+	c.SendText("4hi")
+	c.ExpectTextSkippingPings("4hi")
 
 	opts = suiteOptions()
 	opts.Transports = []string{"polling"}
 	ts = newEchoServer(t, opts)
-	sid := checkOpenPacket(t, ts.get("EIO=4&transport=polling").body, []string{})
+	sid := checkOpenPacket(t, ts.Get("EIO=4&transport=polling").Body, []string{})
 	_ = sid
-	expectWSRefused(t, ts.wsURL("EIO=4&transport=websocket"))
+	testutil.ExpectWSRefused(t, ts.WSURL("EIO=4&transport=websocket"))
 }
 
 func TestAllowUpgradesFalse(t *testing.T) {
 	opts := suiteOptions()
 	opts.AllowUpgrades = engineio.Bool(false)
 	ts := newEchoServer(t, opts)
-	sid := checkOpenPacket(t, ts.get("EIO=4&transport=polling").body, []string{})
-	c := mustDialWS(t, ts.wsURL("EIO=4&transport=websocket&sid="+sid))
-	c.sendText("2probe")
-	c.expectClosed()
+	sid := checkOpenPacket(t, ts.Get("EIO=4&transport=polling").Body, []string{})
+	c := testutil.MustDial(t, ts.WSURL("EIO=4&transport=websocket&sid="+sid), nil)
+	// The server closes a refused upgrade at once, so the probe may find
+	// the connection closed already.
+	c.SendTextUnlessClosed("2probe")
+	c.ExpectClosed()
 	if got := ts.session(sid).Transport(); got != "polling" {
 		t.Fatalf("transport %q after refused upgrade", got)
 	}
@@ -231,10 +232,10 @@ func TestInitialPacket(t *testing.T) {
 	opts := suiteOptions()
 	opts.InitialPacket = []byte("welcome")
 	ts := newEchoServer(t, opts)
-	r := ts.get("EIO=4&transport=polling")
-	parts := strings.Split(r.body, "\x1e")
+	r := ts.Get("EIO=4&transport=polling")
+	parts := strings.Split(r.Body, "\x1e")
 	if len(parts) != 2 || parts[1] != "4welcome" {
-		t.Fatalf("handshake payload %q", r.body)
+		t.Fatalf("handshake payload %q", r.Body)
 	}
 }
 
@@ -261,11 +262,11 @@ func TestSlowConsumer(t *testing.T) {
 		if !errors.Is(cause, engineio.ErrSlowConsumer) {
 			t.Fatalf("close cause %v", cause)
 		}
-	case <-time.After(waitTimeout):
+	case <-time.After(testutil.WaitTimeout):
 		t.Fatal("slow session not closed")
 	}
-	expectResponse(t, "other session", ts.post(sidQuery(other), "4still"), 200, "ok")
-	expectResponse(t, "other session echo", ts.get(sidQuery(other)), 200, "4still")
+	testutil.ExpectResponse(t, "other session", ts.Post(sidQuery(other), "4still"), 200, "ok")
+	testutil.ExpectResponse(t, "other session echo", ts.Get(sidQuery(other)), 200, "4still")
 }
 
 func TestServerCloseFlushesThenCloses(t *testing.T) {
@@ -283,8 +284,8 @@ func TestServerCloseFlushesThenCloses(t *testing.T) {
 		t.Fatalf("Send after Close: %v", err)
 	}
 	// As Node: the queued packets first, the close packet in the next poll.
-	expectResponse(t, "GET after Close", ts.get(sidQuery(sid)), 200, "4bye")
-	expectResponse(t, "next GET", ts.get(sidQuery(sid)), 200, "1")
+	testutil.ExpectResponse(t, "GET after Close", ts.Get(sidQuery(sid)), 200, "4bye")
+	testutil.ExpectResponse(t, "next GET", ts.Get(sidQuery(sid)), 200, "1")
 	expectSessionGone(t, ts, sid)
 
 	// WebSocket: queued messages, then the connection closes.
@@ -292,8 +293,8 @@ func TestServerCloseFlushesThenCloses(t *testing.T) {
 	ws := ts.session(wsid)
 	_ = ws.Send([]byte("bye"), false)
 	_ = ws.Close()
-	frames := c.expectClosed()
-	if len(frames) == 0 || string(frames[len(frames)-1].data) != "4bye" {
+	frames := c.ExpectClosed()
+	if len(frames) == 0 || string(frames[len(frames)-1].Data) != "4bye" {
 		t.Fatalf("frames before close: %v", frames)
 	}
 }
@@ -313,18 +314,18 @@ func TestHooksAndCloseReasons(t *testing.T) {
 		},
 	}
 	ts := newEchoServer(t, opts)
-	ts.get("EIO=4&transport=abc")
+	ts.Get("EIO=4&transport=abc")
 	sid := openPolling(t, ts)
-	ts.post(sidQuery(sid), "4x")
-	ts.get(sidQuery(sid))
-	c := mustDialWS(t, ts.wsURL("EIO=4&transport=websocket&sid="+sid))
-	c.sendText("2probe")
-	c.expectText("3probe")
-	c.sendText("5")
+	ts.Post(sidQuery(sid), "4x")
+	ts.Get(sidQuery(sid))
+	c := testutil.MustDial(t, ts.WSURL("EIO=4&transport=websocket&sid="+sid), nil)
+	c.SendText("2probe")
+	c.ExpectText("3probe")
+	c.SendText("5")
 	ts.waitTransport(sid, "websocket")
-	c.sendText("1")
-	c.expectClosed()
-	deadline := time.Now().Add(waitTimeout)
+	c.SendText("1")
+	c.ExpectClosed()
+	deadline := time.Now().Add(testutil.WaitTimeout)
 	want := []string{"error Transport unknown", "connection polling", "in message", "upgrade websocket", "in close", "close transport close"}
 	for {
 		mu.Lock()
@@ -347,21 +348,21 @@ func TestShutdown(t *testing.T) {
 	}), suiteOptions())
 	ts := &testServer{t: t, eio: eio}
 	ts.http = newHTTPTestServer(eio)
-	ts.client = ts.http.Client()
+	ts.Endpoint = engineEndpoint(t, ts.http)
 	defer ts.http.Close()
 
 	sid := openPolling(t, ts)
-	pending := ts.getAsync(sidQuery(sid))
+	pending := ts.GetAsync(sidQuery(sid))
 	time.Sleep(50 * time.Millisecond) // the GET is pending
 	c, _ := openWebSocket(t, ts)
 
-	ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
+	ctx, cancel := context.WithTimeout(context.Background(), testutil.WaitTimeout)
 	defer cancel()
 	if err := eio.Shutdown(ctx); err != nil {
 		t.Fatal(err)
 	}
-	expectResponse(t, "pending GET", await(t, "pending GET", pending), 200, "1")
-	c.expectClosed()
+	testutil.ExpectResponse(t, "pending GET", testutil.Await(t, "pending GET", pending), 200, "1")
+	c.ExpectClosed()
 	for i := 0; i < 2; i++ {
 		if r := <-closed; r != "forced close" {
 			t.Fatalf("reason %q", r)
@@ -370,8 +371,8 @@ func TestShutdown(t *testing.T) {
 	if n := eio.ClientsCount(); n != 0 {
 		t.Fatalf("ClientsCount %d after Shutdown", n)
 	}
-	if r := ts.get("EIO=4&transport=polling"); r.status != http.StatusServiceUnavailable {
-		t.Fatalf("handshake after Shutdown: %d", r.status)
+	if r := ts.Get("EIO=4&transport=polling"); r.Status != http.StatusServiceUnavailable {
+		t.Fatalf("handshake after Shutdown: %d", r.Status)
 	}
 	if err := eio.Shutdown(ctx); !errors.Is(err, engineio.ErrServerClosed) {
 		t.Fatalf("second Shutdown: %v", err)
@@ -401,10 +402,7 @@ func TestPerMessageDeflate(t *testing.T) {
 			opts := suiteOptions()
 			opts.PerMessageDeflate = tc.pmd
 			ts := newEchoServer(t, opts)
-			c, resp, err := dialWSWith(t, &gws.ClientOption{
-				Addr:              ts.wsURL("EIO=4&transport=websocket"),
-				PermessageDeflate: gws.PermessageDeflate{Enabled: true, ServerContextTakeover: true, ClientContextTakeover: true},
-			})
+			c, resp, err := testutil.Dial(t, ts.WSURL("EIO=4&transport=websocket"), &testutil.DialOptions{PerMessageDeflate: true})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -412,9 +410,9 @@ func TestPerMessageDeflate(t *testing.T) {
 			if got := strings.Contains(ext, "permessage-deflate"); got != tc.want {
 				t.Fatalf("Sec-WebSocket-Extensions %q, negotiated %v, want %v", ext, got, tc.want)
 			}
-			c.next() // open packet
-			c.sendText(big)
-			c.expectTextSkippingPings(big)
+			c.Next() // open packet
+			c.SendText(big)
+			c.ExpectTextSkippingPings(big)
 		})
 	}
 }
@@ -424,15 +422,15 @@ func TestUpgradeTimeout(t *testing.T) {
 	opts.UpgradeTimeout = 150 * time.Millisecond
 	ts := newEchoServer(t, opts)
 	sid := openPolling(t, ts)
-	c := mustDialWS(t, ts.wsURL("EIO=4&transport=websocket&sid="+sid))
-	c.sendText("2probe")
-	c.expectText("3probe")
+	c := testutil.MustDial(t, ts.WSURL("EIO=4&transport=websocket&sid="+sid), nil)
+	c.SendText("2probe")
+	c.ExpectText("3probe")
 	// No "5": the candidate is dropped and the session goes on polling.
-	c.expectClosed()
-	expectResponse(t, "POST after abandoned upgrade", ts.post(sidQuery(sid), "4still polling"), 200, "ok")
-	r := ts.get(sidQuery(sid))
-	if r.status != 200 || !strings.Contains(r.body, "4still polling") {
-		t.Fatalf("GET after abandoned upgrade: %d %q", r.status, r.body)
+	c.ExpectClosed()
+	testutil.ExpectResponse(t, "POST after abandoned upgrade", ts.Post(sidQuery(sid), "4still polling"), 200, "ok")
+	r := ts.Get(sidQuery(sid))
+	if r.Status != 200 || !strings.Contains(r.Body, "4still polling") {
+		t.Fatalf("GET after abandoned upgrade: %d %q", r.Status, r.Body)
 	}
 	if got := ts.session(sid).Transport(); got != "polling" {
 		t.Fatalf("transport %q", got)
