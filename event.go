@@ -50,24 +50,40 @@ func toArgs(v []any) Args {
 	return out
 }
 
-// Event is an incoming event.
+// Event is an incoming event, on the server (from a client) or in the
+// client package (from a server): the handler types and the FuncN adapters
+// are shared by both sides.
 type Event struct {
 	// Name is the event name.
 	Name string
 	// Args are the arguments, still encoded.
-	Args   Args
-	socket *Socket
-	ack    Ack
+	Args    Args
+	socket  *Socket
+	ack     Ack
+	bindErr func(e *Event, err error)
 }
 
-// Socket returns the socket that received the event.
+// NewEvent returns an event for handlers outside this package's server
+// (the client package uses it). ack, when non-nil, sends the
+// acknowledgement; bindErr, when non-nil, is told when a FuncN handler's
+// arguments do not decode.
+func NewEvent(name string, args Args, ack func(args []any) error, bindErr func(e *Event, err error)) *Event {
+	e := &Event{Name: name, Args: args, bindErr: bindErr}
+	if ack != nil {
+		e.ack = Ack{st: &ackState{send: ack}}
+	}
+	return e
+}
+
+// Socket returns the server socket that received the event (nil for an
+// event received by the client package).
 func (e *Event) Socket() *Socket { return e.socket }
 
 // Bind decodes the arguments into the pointers given (see Args.Bind).
 func (e *Event) Bind(ptrs ...any) error { return e.Args.Bind(ptrs...) }
 
 // Ack returns the acknowledgement of the event; its Send does nothing when
-// the client asked for none.
+// the sender asked for none.
 func (e *Event) Ack() Ack { return e.ack }
 
 // Ack acknowledges an event. The zero Ack (no acknowledgement requested)
@@ -75,15 +91,14 @@ func (e *Event) Ack() Ack { return e.ack }
 type Ack struct{ st *ackState }
 
 type ackState struct {
-	s    *Socket
-	id   uint64
+	send func(args []any) error
 	sent atomic.Bool
 }
 
 // ErrAckSent is returned when an acknowledgement is sent twice.
 var ErrAckSent = errors.New("socketio: acknowledgement already sent")
 
-// Requested reports whether the client asked for an acknowledgement.
+// Requested reports whether the sender asked for an acknowledgement.
 func (a Ack) Requested() bool { return a.st != nil }
 
 // Send sends the acknowledgement with args. It may be called once, from
@@ -95,22 +110,26 @@ func (a Ack) Send(args ...any) error {
 	if !a.st.sent.CompareAndSwap(false, true) {
 		return ErrAckSent
 	}
-	s := a.st.s
-	if !s.connected.Load() {
-		return ErrDisconnected
-	}
-	return s.sendPacket(&parser.Packet{Type: parser.Ack, Namespace: s.nsp.name, ID: a.st.id, HasID: true, Args: args}, adapter.BroadcastFlags{})
+	return a.st.send(args)
+}
+
+// serverAck returns the acknowledgement of event id received by s.
+func serverAck(s *Socket, id uint64) Ack {
+	return Ack{st: &ackState{send: func(args []any) error {
+		if !s.connected.Load() {
+			return ErrDisconnected
+		}
+		return s.sendPacket(&parser.Packet{Type: parser.Ack, Namespace: s.nsp.name, ID: id, HasID: true, Args: args}, adapter.BroadcastFlags{})
+	}}}
 }
 
 // bindFailed reports arguments that do not decode for a typed handler: the
-// BindError hook fires and, when the client asked for an acknowledgement,
+// BindError hook fires and, when the sender asked for an acknowledgement,
 // it gets {"error": "<message>"}.
 func bindFailed(e *Event, err error) {
-	s := e.socket
-	if h := s.nsp.srv.cfg.hooks.BindError; h != nil {
-		h(s, e.Name, err)
+	if e.bindErr != nil {
+		e.bindErr(e, err)
 	}
-	s.nsp.srv.logDebug("arguments do not bind", "sid", s.id, "event", e.Name, "err", err)
 	_ = e.ack.Send(map[string]string{"error": err.Error()})
 }
 

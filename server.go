@@ -239,3 +239,12 @@ func (srv *Server) logError(msg string, args ...any) {
 		srv.cfg.log.Error("socketio: "+msg, args...)
 	}
 }
+
+// bindError reports a FuncN handler whose arguments do not decode.
+func (srv *Server) bindError(e *Event, err error) {
+	s := e.socket
+	if h := srv.cfg.hooks.BindError; h != nil {
+		h(s, e.Name, err)
+	}
+	srv.logDebug("arguments do not bind", "sid", s.id, "event", e.Name, "err", err)
+}

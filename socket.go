@@ -523,9 +523,9 @@ func (s *Socket) onPacket(p *parser.Packet) {
 // dispatch runs an event through the catch-all handlers, the packet
 // middlewares and its handlers.
 func (s *Socket) dispatch(p *parser.Packet) {
-	e := &Event{Name: p.Event, Args: toArgs(p.Args), socket: s}
+	e := &Event{Name: p.Event, Args: toArgs(p.Args), socket: s, bindErr: s.nsp.srv.bindError}
 	if p.HasID {
-		e.ack = Ack{st: &ackState{s: s, id: p.ID}}
+		e.ack = serverAck(s, p.ID)
 	}
 	if h := s.nsp.srv.cfg.hooks.EventIn; h != nil {
 		h(s, e.Name, e.Args)
