@@ -64,12 +64,12 @@ type Socket struct {
 	queue         []*queued
 	waiters       []chan error
 
-	handlers       map[string][]func(*socketio.Event)
-	anyIn          []func(*socketio.Event)
-	anyOut         []func(event string, args []any)
-	onConnect      []func()
-	onConnectError []func(error)
-	onDisconnect   []func(reason string, cause error)
+	handlers        map[string][]func(*socketio.Event)
+	anyIn           []func(*socketio.Event)
+	anyOut          []func(event string, args []any)
+	connectHandlers []func()
+	onConnectError  []func(error)
+	onDisconnect    []func(reason string, cause error)
 
 	inbox   []func()
 	running bool
@@ -175,7 +175,7 @@ func (s *Socket) OnAnyOutgoing(fn func(event string, args []any)) {
 // OnConnect registers a handler for each connection (and reconnection).
 func (s *Socket) OnConnect(fn func()) {
 	s.mu.Lock()
-	s.onConnect = append(s.onConnect, fn)
+	s.connectHandlers = append(s.connectHandlers, fn)
 	s.mu.Unlock()
 }
 
@@ -346,7 +346,7 @@ func (s *Socket) onConnect(sid, pid string) {
 	s.drainQueue(true)
 	s.enqueue(func() {
 		s.mu.Lock()
-		handlers := s.onConnect
+		handlers := s.connectHandlers
 		s.mu.Unlock()
 		for _, fn := range handlers {
 			fn()
