@@ -1,4 +1,4 @@
-// Package engineio implements the server side of the Engine.IO v4 protocol:
+// Package engineio implements the Engine.IO v4 protocol. Its server side:
 // HTTP long-polling (with JSONP), WebSocket, the upgrade from one to the
 // other, the server-driven heartbeat, CORS, cookies, polling compression and
 // the size limits, with the behaviour and the error answers of the Node.js
@@ -6,6 +6,13 @@
 //
 // It knows nothing of Socket.IO: it hands whole messages, text or binary, to
 // a Handler, which the Socket.IO layer implements.
+//
+// Its client side, Dial, connects to any Engine.IO v4 server as
+// engine.io-client does: polling, WebSocket and the upgrade between them,
+// the heartbeat watchdog, cookies through the http.Client's Jar, extra
+// headers and query. A ClientConn has one reader goroutine and a writer
+// only while it has something to write; its ClientHandler is called on the
+// reader, one message at a time, in order.
 //
 // # Goroutines and ordering
 //

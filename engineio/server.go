@@ -112,8 +112,17 @@ func (srv *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.NotFound(w, r)
 		return
 	}
-	srv.active.Add(1)
-	defer srv.active.Done()
+	// Requests are tracked for Shutdown until it starts (a WaitGroup may not
+	// grow from zero while it is waited on).
+	srv.mu.Lock()
+	tracked := !srv.closing
+	if tracked {
+		srv.active.Add(1)
+	}
+	srv.mu.Unlock()
+	if tracked {
+		defer srv.active.Done()
+	}
 
 	if srv.applyCORS(w, r) {
 		return // preflight answered

@@ -157,7 +157,13 @@ func (s *Session) wsWriteLoop(c *wsConn) {
 				s.mu.Lock()
 				s.writing = false
 				s.mu.Unlock()
-				s.closeWith(ReasonTransportError, err)
+				if isNormalClose(err) {
+					// The client closed while we wrote: Node reports the
+					// close, not the failed write.
+					s.closeWith(ReasonTransportClose, nil)
+				} else {
+					s.closeWith(ReasonTransportError, err)
+				}
 				return
 			}
 		}

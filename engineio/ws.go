@@ -4,10 +4,15 @@ package engineio
 // that it can be swapped without touching the transport logic.
 
 import (
+	"bytes"
+	"context"
+	"crypto/tls"
 	"errors"
 	"io"
 	"net"
 	"net/http"
+	"net/url"
+	"syscall"
 	"time"
 
 	"github.com/lxzan/gws"
@@ -92,11 +97,12 @@ func (c *wsConn) close() {
 }
 
 // isNormalClose reports whether err ends a connection the way a peer
-// closing it normally does.
+// closing it normally does (for a write: the peer is already gone).
 func isNormalClose(err error) bool {
 	var ce *gws.CloseError
 	return err == nil || errors.As(err, &ce) || errors.Is(err, io.EOF) ||
-		errors.Is(err, net.ErrClosed) || errors.Is(err, io.ErrUnexpectedEOF)
+		errors.Is(err, net.ErrClosed) || errors.Is(err, io.ErrUnexpectedEOF) ||
+		errors.Is(err, syscall.EPIPE) || errors.Is(err, syscall.ECONNRESET)
 }
 
 type wsEvents struct{}
@@ -137,3 +143,108 @@ func (*connSlot) Range(func(key string, v any) bool) {}
 type silentLogger struct{}
 
 func (silentLogger) Error(...any) {}
+
+// --- client side -------------------------------------------------------------
+
+// wsDialConfig describes one client WebSocket connection.
+type wsDialConfig struct {
+	url        *url.URL // ws or wss
+	header     http.Header
+	tls        *tls.Config // for wss; nil: defaults
+	dial       func(ctx context.Context, network, addr string) (net.Conn, error)
+	maxPayload int // largest frame read
+}
+
+// dialWS opens a client WebSocket and returns it with the handshake
+// response. ctx bounds the connection and the handshake and must have a
+// deadline; a cancelled ctx closes the connection at once. The caller
+// starts readLoop. A refused handshake returns its response too, with the
+// part of its body that could be read (at most 4 KiB) in Body.
+func dialWS(ctx context.Context, cfg wsDialConfig, h wsHandler) (*wsConn, *http.Response, error) {
+	deadline, ok := ctx.Deadline()
+	if !ok {
+		return nil, nil, errors.New("engineio: dialWS needs a deadline")
+	}
+	u := cfg.url
+	port := u.Port()
+	if port == "" {
+		port = "80"
+		if u.Scheme == "wss" {
+			port = "443"
+		}
+	}
+	dial := cfg.dial
+	if dial == nil {
+		dial = (&net.Dialer{}).DialContext
+	}
+	conn, err := dial(ctx, "tcp", net.JoinHostPort(u.Hostname(), port))
+	if err != nil {
+		return nil, nil, err
+	}
+	// The library's handshake has no context: closing the connection is
+	// what cuts it short.
+	stop := context.AfterFunc(ctx, func() { _ = conn.Close() })
+	if u.Scheme == "wss" {
+		tc := cfg.tls.Clone()
+		if tc == nil {
+			tc = &tls.Config{}
+		}
+		if tc.ServerName == "" {
+			tc.ServerName = u.Hostname()
+		}
+		tlsConn := tls.Client(conn, tc)
+		if err := tlsConn.HandshakeContext(ctx); err != nil {
+			stop()
+			_ = conn.Close()
+			return nil, nil, err
+		}
+		conn = tlsConn
+	}
+	opt := &gws.ClientOption{
+		Addr:                u.String(),
+		RequestHeader:       cfg.header.Clone(),
+		ReadMaxPayloadSize:  cfg.maxPayload,
+		WriteMaxPayloadSize: 1 << 30,
+		ReadBufferSize:      4096,
+		// Longer than ctx, so that ctx (closing the connection) is what
+		// ends a slow handshake: the library's own timeout would leave its
+		// request writer blocked.
+		HandshakeTimeout: time.Until(deadline) + 5*time.Second,
+		Logger:           silentLogger{},
+		NewSession:       func() gws.SessionStorage { return &connSlot{} },
+	}
+	c, resp, err := gws.NewClientFromConn(wsEvents{}, opt, conn)
+	if !stop() {
+		// ctx ended during the handshake: the connection is closed.
+		if err == nil {
+			_ = c.NetConn().Close()
+		}
+		return nil, nil, context.Cause(ctx)
+	}
+	if err != nil {
+		if resp != nil && resp.Body != nil {
+			body, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+			resp.Body = io.NopCloser(bytes.NewReader(body))
+		}
+		_ = conn.Close()
+		return nil, resp, err
+	}
+	wc := &wsConn{c: c, h: h}
+	c.Session().(*connSlot).conn = wc
+	return wc, resp, nil
+}
+
+// closeGracefully starts the WebSocket closing handshake, as a client does:
+// it sends a close frame and leaves the connection to the read loop, which
+// ends when the peer answers with its own close frame and closes the TCP
+// connection. Closing at once would reset a connection with unread frames
+// on it and lose what the peer had not read yet. After grace the read
+// loop is cut short.
+func (c *wsConn) closeGracefully(grace time.Duration) {
+	_ = c.c.SetWriteDeadline(time.Now().Add(250 * time.Millisecond))
+	if err := c.c.WriteMessage(gws.OpcodeCloseConnection, []byte{0x03, 0xe8}); err != nil { // 1000: normal closure
+		_ = c.c.NetConn().Close()
+		return
+	}
+	_ = c.c.SetReadDeadline(time.Now().Add(grace))
+}
