@@ -23,6 +23,9 @@ var (
 	// ErrBufferFull: the packets buffered while disconnected passed
 	// ManagerOptions.MaxBufferedBytes.
 	ErrBufferFull = errors.New("socketio client: send buffer full")
+	// ErrNotActive: WaitConnected on a socket that is not connecting (call
+	// Connect first).
+	ErrNotActive = errors.New("socketio client: socket is not connecting")
 )
 
 // ConnectError is the refusal of a connection by the server (a middleware
@@ -63,6 +66,7 @@ type Socket struct {
 	receiveBuffer []*parser.Packet
 	queue         []*queued
 	waiters       []chan error
+	lastErr       error // the last connect_error, for WaitConnected on an inactive socket
 
 	handlers        map[string][]func(*socketio.Event)
 	anyIn           []func(*socketio.Event)
@@ -223,12 +227,23 @@ func (s *Socket) Connect() {
 
 // WaitConnected waits until the socket is connected, or until ctx is done,
 // or until a connection attempt fails (it then returns the
-// connect_error).
+// connect_error). On a socket that is not connecting (refused by the
+// server, or disconnected) it returns the last connect_error, or
+// ErrNotActive, at once.
 func (s *Socket) WaitConnected(ctx context.Context) error {
 	s.mu.Lock()
 	if s.connected {
 		s.mu.Unlock()
 		return nil
+	}
+	if !s.active {
+		// Refused (or disconnected) and not connecting: nothing will come.
+		err := s.lastErr
+		s.mu.Unlock()
+		if err == nil {
+			err = ErrNotActive
+		}
+		return err
 	}
 	ch := make(chan error, 1)
 	s.waiters = append(s.waiters, ch)
@@ -242,6 +257,9 @@ func (s *Socket) WaitConnected(ctx context.Context) error {
 }
 
 func (s *Socket) wakeWaitersLocked(err error) {
+	if err != nil {
+		s.lastErr = err
+	}
 	for _, ch := range s.waiters {
 		ch <- err
 	}
@@ -270,6 +288,7 @@ func (s *Socket) Close() { s.Disconnect() }
 func (s *Socket) destroy() {
 	s.mu.Lock()
 	s.active = false
+	s.connectGen = 0 // a later Connect sends CONNECT again, even on this connection
 	s.mu.Unlock()
 	s.m.destroy()
 }
