@@ -108,7 +108,7 @@ func (c *client) connect(p *parser.Packet) {
 	}
 	c.sockets[n.name] = s
 	c.mu.Unlock()
-	s.enqueueFinal(func() { n.add(s) })
+	s.enqueueFinal(func() { n.add(s, auth) })
 }
 
 // connectError answers a refused CONNECT.

@@ -61,6 +61,9 @@ func (n *Namespace) Server() *Server { return n.srv }
 // Adapter returns the adapter of the namespace.
 func (n *Namespace) Adapter() adapter.Adapter { return n.adapter }
 
+// Recovery implements adapter.Namespace.
+func (n *Namespace) Recovery() *adapter.RecoveryConfig { return n.srv.cfg.recovery }
+
 // Codec returns the codec of the server (adapter.Namespace).
 func (n *Namespace) Codec() parser.Codec { return n.srv.cfg.codec }
 
@@ -253,23 +256,32 @@ func (n *Namespace) DisconnectSockets(close bool) error {
 
 // --- connection ---------------------------------------------------------
 
-// add runs the connection of s: middlewares, then the CONNECT answer and
-// the connection handlers. It runs on the socket's event goroutine.
-func (n *Namespace) add(s *Socket) {
-	n.mu.RLock()
-	mws := slices.Clone(n.middlewares)
-	n.mu.RUnlock()
-	for _, mw := range mws {
-		if err := runMiddleware(mw, s); err != nil {
-			s.client.connectError(n.name, err)
-			s.client.remove(s)
-			n.remove(s) // a refused child namespace may be cleaned up
-			return
+// add runs the connection of s: recovery of its previous session when its
+// client asks and it can be found, middlewares (unless skipped for a
+// recovered socket), then the CONNECT answer and the connection handlers.
+// It runs on the socket's event goroutine.
+func (n *Namespace) add(s *Socket, auth map[string]any) {
+	if n.srv.cfg.recovery != nil {
+		n.recover(s, auth)
+	}
+	if !s.recovered || !n.srv.cfg.skipMiddlewares {
+		n.mu.RLock()
+		mws := slices.Clone(n.middlewares)
+		n.mu.RUnlock()
+		for _, mw := range mws {
+			if err := runMiddleware(mw, s); err != nil {
+				s.client.connectError(n.name, err)
+				s.client.remove(s)
+				n.remove(s) // a refused child namespace may be cleaned up
+				s.finish()
+				return
+			}
 		}
 	}
 	if s.client.isClosed() {
 		s.client.remove(s)
 		n.remove(s)
+		s.finish()
 		return
 	}
 	n.mu.Lock()
@@ -280,6 +292,61 @@ func (n *Namespace) add(s *Socket) {
 	for _, h := range handlers {
 		s.safely(func() { h(s) })
 	}
+}
+
+// recover restores the session named by auth's pid (and offset) into s.
+// A socket still connected with that pid (its transport died without the
+// server noticing yet) is closed first, so that its session can be taken
+// over; its late timeout then finds nothing to destroy.
+func (n *Namespace) recover(s *Socket, auth map[string]any) {
+	pid, ok := auth["pid"].(string)
+	if !ok || pid == "" {
+		return
+	}
+	var offset *string
+	if o, ok := auth["offset"].(string); ok {
+		offset = &o
+	}
+	if offset == nil && !n.srv.cfg.recovery.RecoverWithoutOffset {
+		return
+	}
+	n.mu.RLock()
+	var stale *Socket
+	for _, other := range n.sockets {
+		if other.pid == pid {
+			stale = other
+			break
+		}
+	}
+	n.mu.RUnlock()
+	if stale != nil {
+		stale.client.close() // persists its session ("forced server close")
+		select {
+		case <-stale.finished:
+		case <-time.After(5 * time.Second):
+			n.srv.logError("stale socket did not finish in time", "sid", stale.id)
+			return
+		}
+	}
+	session, err := n.adapter.RestoreSession(pid, offset)
+	if err != nil || session == nil {
+		if err != nil {
+			n.srv.logError("session restore failed", "nsp", n.name, "err", err)
+		}
+		return
+	}
+	s.id, s.pid, s.recovered = session.SID, session.PID, true
+	s.connectOffset = session.ConnectOffset
+	s.SetData(session.Data)
+	rooms := make([]string, 0, len(session.Rooms))
+	for _, r := range session.Rooms {
+		if r != s.id {
+			rooms = append(rooms, r)
+		}
+	}
+	s.missed = session.MissedPackets
+	s.pendingRooms = rooms
+	n.srv.logDebug("connection state recovered", "sid", s.id, "missed", len(session.MissedPackets))
 }
 
 // runMiddleware calls mw, turning a panic into a refusal.

@@ -56,6 +56,15 @@ type Socket struct {
 
 	connected atomic.Bool
 	done      chan struct{} // closed on disconnection
+	finished  chan struct{} // closed once the disconnection has been handled
+	finishMu  sync.Once
+
+	// connection state recovery
+	pid           string
+	recovered     bool
+	connectOffset string
+	missed        []*parser.Packet // replayed before the CONNECT answer
+	pendingRooms  []string         // rooms of a recovered session, joined on connect
 
 	mu              sync.Mutex
 	closed          bool
@@ -78,13 +87,35 @@ type listener struct {
 }
 
 func newSocket(n *Namespace, c *client, auth map[string]any) *Socket {
-	return &Socket{
+	s := &Socket{
 		id:        newSocketID(),
 		nsp:       n,
 		client:    c,
 		handshake: buildHandshake(c.conn, auth),
 		done:      make(chan struct{}),
+		finished:  make(chan struct{}),
 	}
+	if n.srv.cfg.recovery != nil {
+		s.pid = newSocketID()
+	}
+	return s
+}
+
+// Recovered reports whether the socket restored a previous session
+// (connection state recovery): same id, rooms and data, missed packets
+// replayed.
+func (s *Socket) Recovered() bool { return s.recovered }
+
+func (s *Socket) finish() { s.finishMu.Do(func() { close(s.finished) }) }
+
+// recoverable are the disconnect reasons after which a session is kept.
+var recoverable = map[string]bool{
+	ReasonTransportError:     true,
+	ReasonTransportClose:     true,
+	ReasonForcedClose:        true,
+	ReasonPingTimeout:        true,
+	ReasonServerShuttingDown: true,
+	ReasonForcedServerClose:  true,
 }
 
 // ID returns the socket id: 20 characters, distinct from the engine id.
@@ -293,6 +324,14 @@ func (e *Emitter) Emit(event string, args ...any) error {
 		return ErrDisconnected
 	}
 	p := &parser.Packet{Type: parser.Event, Namespace: s.nsp.name, Event: event, Args: args}
+	if s.nsp.srv.cfg.recovery != nil {
+		// As Node: through the adapter, so that the event gets an offset
+		// and is kept for replay.
+		if h := s.nsp.srv.cfg.hooks.EventOut; h != nil {
+			h(s.nsp, s, event, args)
+		}
+		return s.nsp.adapter.Broadcast(p, adapter.BroadcastOptions{Rooms: []string{s.id}, Flags: e.flags})
+	}
 	return s.sendPacket(p, e.flags)
 }
 
@@ -462,10 +501,17 @@ func (s *Socket) onClose(reason string, cause error) {
 	close(s.done)
 	s.client.remove(s)
 	if !wasConnected {
+		s.finish()
 		return
+	}
+	if s.nsp.srv.cfg.recovery != nil && recoverable[reason] {
+		s.nsp.adapter.PersistSession(&adapter.Session{
+			SID: s.id, PID: s.pid, Rooms: s.Rooms(), Data: s.Data(), ConnectOffset: s.connectOffset,
+		})
 	}
 	s.nsp.remove(s)
 	s.enqueueFinal(func() {
+		defer s.finish()
 		s.mu.Lock()
 		disconnecting, disconnect := s.onDisconnecting, s.onDisconnect
 		s.mu.Unlock()
@@ -483,14 +529,28 @@ func (s *Socket) onClose(reason string, cause error) {
 	s.nsp.srv.logDebug("socket disconnected", "sid", s.id, "nsp", s.nsp.name, "reason", reason, "cause", cause)
 }
 
-// onConnected completes the connection: CONNECT answer, hooks.
+// onConnected completes the connection: the rooms and missed packets of a
+// recovered session, the CONNECT answer (with the pid when recovery is on),
+// hooks.
 func (s *Socket) onConnected() {
 	s.connected.Store(true)
 	s.client.connected()
+	if len(s.pendingRooms) > 0 {
+		s.Join(s.pendingRooms...)
+		s.pendingRooms = nil
+	}
+	if s.nsp.srv.cfg.recovery != nil && !s.recovered {
+		s.connectOffset = s.nsp.adapter.Offset()
+	}
+	for _, p := range s.missed {
+		_ = s.sendPacket(p, adapter.BroadcastFlags{}) // before CONNECT, as Node
+	}
+	s.missed = nil
 	type connectData struct {
 		SID string `json:"sid"`
+		PID string `json:"pid,omitempty"`
 	}
-	_ = s.sendPacket(&parser.Packet{Type: parser.Connect, Namespace: s.nsp.name, Data: connectData{SID: s.id}}, adapter.BroadcastFlags{})
+	_ = s.sendPacket(&parser.Packet{Type: parser.Connect, Namespace: s.nsp.name, Data: connectData{SID: s.id, PID: s.pid}}, adapter.BroadcastFlags{})
 	if h := s.nsp.srv.cfg.hooks.Connect; h != nil {
 		h(s)
 	}

@@ -91,6 +91,9 @@ type Namespace interface {
 	LocalSocket(id SocketID) (Socket, bool)
 	// LocalSockets returns every connected local socket.
 	LocalSockets() []Socket
+	// Recovery returns the connection state recovery settings, nil when
+	// recovery is off.
+	Recovery() *RecoveryConfig
 	// Join and Leave change a local socket's rooms as a remote request asks
 	// (they go through the namespace so that hooks fire).
 	Join(id SocketID, rooms []Room)
@@ -140,6 +143,16 @@ type Adapter interface {
 	// ServerSideEmit sends an event to the other nodes. With ack non-nil,
 	// it waits (bounded by ctx) for one reply per other node.
 	ServerSideEmit(ctx context.Context, event string, args []any, ack func(args []any)) error
+
+	// Connection state recovery (used only when Namespace.Recovery is not
+	// nil). Offset returns the offset of the last stored packet ("" when
+	// none). PersistSession keeps the state of a socket that disconnected
+	// unexpectedly; RestoreSession returns it with the packets it missed
+	// after offset (nil offset: after the session's ConnectOffset, when
+	// RecoverWithoutOffset), or nil when it cannot be recovered.
+	Offset() string
+	PersistSession(s *Session)
+	RestoreSession(pid string, offset *string) (*Session, error)
 }
 
 // Factory creates the adapter of a namespace.

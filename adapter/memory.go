@@ -11,7 +11,8 @@ import (
 // Memory is the in-memory adapter: the room index of one process. A
 // socket's own room is implied by its id and not stored.
 type Memory struct {
-	nsp Namespace
+	nsp   Namespace
+	store *sessionStore // nil unless recovery is on
 
 	mu    sync.RWMutex
 	rooms map[Room]map[SocketID]struct{}
@@ -22,11 +23,15 @@ type Memory struct {
 func NewMemory(nsp Namespace) Adapter { return newMemory(nsp) }
 
 func newMemory(nsp Namespace) *Memory {
-	return &Memory{
+	m := &Memory{
 		nsp:   nsp,
 		rooms: make(map[Room]map[SocketID]struct{}),
 		sids:  make(map[SocketID]map[Room]struct{}),
 	}
+	if cfg := nsp.Recovery(); cfg != nil {
+		m.store = newSessionStore(cfg)
+	}
+	return m
 }
 
 // Namespace returns the namespace of the adapter.
@@ -180,6 +185,9 @@ func (m *Memory) Select(opts BroadcastOptions) []Socket {
 }
 
 func (m *Memory) Broadcast(p *parser.Packet, opts BroadcastOptions) error {
+	if m.store != nil {
+		p = m.store.tag(p, opts)
+	}
 	msgs, err := m.nsp.Codec().Encode(p)
 	if err != nil {
 		return err
@@ -233,3 +241,26 @@ func (m *Memory) DisconnectSockets(opts BroadcastOptions, close bool) error {
 
 // ServerSideEmit has no other node to reach: it returns at once.
 func (m *Memory) ServerSideEmit(context.Context, string, []any, func([]any)) error { return nil }
+
+// Offset implements Adapter.
+func (m *Memory) Offset() string {
+	if m.store == nil {
+		return ""
+	}
+	return m.store.offset()
+}
+
+// PersistSession implements Adapter.
+func (m *Memory) PersistSession(s *Session) {
+	if m.store != nil {
+		m.store.persist(s)
+	}
+}
+
+// RestoreSession implements Adapter.
+func (m *Memory) RestoreSession(pid string, offset *string) (*Session, error) {
+	if m.store == nil {
+		return nil, nil
+	}
+	return m.store.restore(pid, offset), nil
+}
