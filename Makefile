@@ -2,11 +2,13 @@
 GO        ?= go
 FUZZTIME  ?= 20s
 NODE_DIR  := e2e/node
+CHAT_DIR  := examples/chat
+BROWSER_DIR := examples/chat/e2e
 
-.PHONY: test check vet fmt unit fuzz e2e-deps interop conformance-server
+.PHONY: test check vet fmt unit fuzz e2e-deps interop conformance-server chat chat-deps browser-deps chromium
 
-## test: everything CI runs: format, vet, unit and e2e tests under -race, bounded fuzzing
-test: check e2e-deps unit fuzz
+## test: everything CI runs: format, vet, unit, e2e and browser tests under -race, bounded fuzzing
+test: check e2e-deps chat-deps browser-deps unit fuzz
 
 check: fmt vet
 
@@ -37,3 +39,26 @@ $(NODE_DIR)/node_modules/.package-lock.json: $(NODE_DIR)/package-lock.json
 
 conformance-server:
 	$(GO) run ./e2e/conformance/server -addr 127.0.0.1:3000
+
+## chat: the socket.io tutorial's chat app (examples/chat) on ADDR (default localhost:3000),
+## messages in the SQLite file DB (default chat.db here); both may be given as variables or env
+chat: chat-deps
+	$(GO) run ./examples/chat $(if $(ADDR),-addr '$(ADDR)') $(if $(DB),-db '$(DB)')
+
+## chat-deps: the socket.io-client bundle the chat serves (pinned by examples/chat/package-lock.json)
+chat-deps: $(CHAT_DIR)/node_modules/.package-lock.json
+
+$(CHAT_DIR)/node_modules/.package-lock.json: $(CHAT_DIR)/package-lock.json
+	cd $(CHAT_DIR) && npm ci --no-audit --no-fund
+	@touch $@
+
+## browser-deps: Debian's chromium (installed with apt-get, as root, only when missing) and
+## playwright-core (pinned by examples/chat/e2e/package-lock.json) for the chat's browser test
+browser-deps: chromium $(BROWSER_DIR)/node_modules/.package-lock.json
+
+chromium:
+	@command -v chromium >/dev/null || (apt-get update && apt-get install -y chromium)
+
+$(BROWSER_DIR)/node_modules/.package-lock.json: $(BROWSER_DIR)/package-lock.json
+	cd $(BROWSER_DIR) && npm ci --no-audit --no-fund
+	@touch $@
