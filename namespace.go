@@ -38,6 +38,7 @@ type Namespace struct {
 
 	mu          sync.RWMutex
 	sockets     map[string]*Socket
+	leaving     map[string]*Socket // disconnected, their disconnect handlers not done yet
 	middlewares []Middleware
 	onConnect   []func(*Socket)
 	serverSide  map[string][]func(*ServerSideEvent)
@@ -321,12 +322,6 @@ func (n *Namespace) recover(s *Socket, auth map[string]any) {
 	n.mu.RUnlock()
 	if stale != nil {
 		stale.client.close() // persists its session ("forced server close")
-		select {
-		case <-stale.finished:
-		case <-time.After(5 * time.Second):
-			n.srv.logError("stale socket did not finish in time", "sid", stale.id)
-			return
-		}
 	}
 	session, err := n.adapter.RestoreSession(pid, offset)
 	if err != nil || session == nil {
@@ -334,6 +329,15 @@ func (n *Namespace) recover(s *Socket, auth map[string]any) {
 			n.srv.logError("session restore failed", "nsp", n.name, "err", err)
 		}
 		return
+	}
+	// The previous socket of this session may still be running its
+	// disconnect handlers, after which it leaves its rooms: mark it taken
+	// over, so that it leaves them to the recovered socket.
+	n.mu.RLock()
+	old := n.leaving[session.SID]
+	n.mu.RUnlock()
+	if old != nil {
+		old.takeOver()
 	}
 	s.id, s.pid, s.recovered = session.SID, session.PID, true
 	s.connectOffset = session.ConnectOffset
@@ -466,4 +470,25 @@ func (p *ParentNamespace) removeChild(n *Namespace) {
 		delete(p.children, n.name)
 	}
 	p.mu.Unlock()
+}
+
+// leave records a disconnected socket until its disconnection has been
+// handled (left), and removes it from the connected sockets.
+func (n *Namespace) leave(s *Socket) {
+	n.mu.Lock()
+	if n.leaving == nil {
+		n.leaving = make(map[string]*Socket)
+	}
+	n.leaving[s.id] = s
+	n.mu.Unlock()
+	n.remove(s)
+}
+
+// left forgets a socket whose disconnection has been handled.
+func (n *Namespace) left(s *Socket) {
+	n.mu.Lock()
+	if n.leaving[s.id] == s {
+		delete(n.leaving, s.id)
+	}
+	n.mu.Unlock()
 }

@@ -65,6 +65,8 @@ type Socket struct {
 	connectOffset string
 	missed        []*parser.Packet // replayed before the CONNECT answer
 	pendingRooms  []string         // rooms of a recovered session, joined on connect
+	takeoverMu    sync.Mutex       // orders takeOver and the final leave of the rooms
+	takenOver     bool             // a recovered socket has this id now: keep the rooms
 
 	mu              sync.Mutex
 	closed          bool
@@ -105,6 +107,15 @@ func newSocket(n *Namespace, c *client, auth map[string]any) *Socket {
 // (connection state recovery): same id, rooms and data, missed packets
 // replayed.
 func (s *Socket) Recovered() bool { return s.recovered }
+
+// takeOver tells a disconnected socket that a recovered one took its id:
+// it must not leave the rooms, which are now the new socket's. After it
+// returns, the old socket's room cleanup has either run or will not.
+func (s *Socket) takeOver() {
+	s.takeoverMu.Lock()
+	s.takenOver = true
+	s.takeoverMu.Unlock()
+}
 
 func (s *Socket) finish() { s.finishMu.Do(func() { close(s.finished) }) }
 
@@ -509,16 +520,21 @@ func (s *Socket) onClose(reason string, cause error) {
 			SID: s.id, PID: s.pid, Rooms: s.Rooms(), Data: s.Data(), ConnectOffset: s.connectOffset,
 		})
 	}
-	s.nsp.remove(s)
+	s.nsp.leave(s)
 	s.enqueueFinal(func() {
 		defer s.finish()
+		defer s.nsp.left(s)
 		s.mu.Lock()
 		disconnecting, disconnect := s.onDisconnecting, s.onDisconnect
 		s.mu.Unlock()
 		for _, fn := range disconnecting {
 			s.safely(func() { fn(reason) })
 		}
-		s.nsp.adapter.DelAll(s.id)
+		s.takeoverMu.Lock()
+		if !s.takenOver {
+			s.nsp.adapter.DelAll(s.id)
+		}
+		s.takeoverMu.Unlock()
 		if h := s.nsp.srv.cfg.hooks.Disconnect; h != nil {
 			h(s, reason)
 		}

@@ -84,7 +84,7 @@ func (st *sessionStore) tag(p *parser.Packet, opts BroadcastOptions) *parser.Pac
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	now := time.Now()
-	st.trimLocked(now)
+	defer st.trimLocked(now) // after the append: at most MaxPackets kept
 	var offset string
 	if opts.Flags.Volatile && len(st.packets) > 0 {
 		offset = st.packets[len(st.packets)-1].offset
