@@ -285,11 +285,22 @@ func (n *Namespace) add(s *Socket, auth map[string]any) {
 		s.finish()
 		return
 	}
-	n.mu.Lock()
-	n.sockets[s.id] = s
-	handlers := slices.Clone(n.onConnect)
-	n.mu.Unlock()
+	attach := func(missed []*parser.Packet) {
+		n.mu.Lock()
+		n.sockets[s.id] = s
+		n.mu.Unlock()
+		s.attach(missed)
+	}
+	if n.srv.cfg.recovery != nil {
+		rooms := append([]string{s.id}, s.pendingRooms...)
+		n.adapter.Attach(s.resumeFrom, rooms, attach)
+	} else {
+		attach(nil)
+	}
 	s.onConnected()
+	n.mu.RLock()
+	handlers := slices.Clone(n.onConnect)
+	n.mu.RUnlock()
 	for _, h := range handlers {
 		s.safely(func() { h(s) })
 	}
@@ -348,9 +359,10 @@ func (n *Namespace) recover(s *Socket, auth map[string]any) {
 			rooms = append(rooms, r)
 		}
 	}
-	s.missed = session.MissedPackets
+	from := session.ResumeFrom
+	s.resumeFrom = &from
 	s.pendingRooms = rooms
-	n.srv.logDebug("connection state recovered", "sid", s.id, "missed", len(session.MissedPackets))
+	n.srv.logDebug("connection state recovered", "sid", s.id)
 }
 
 // runMiddleware calls mw, turning a panic into a refusal.

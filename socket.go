@@ -63,10 +63,10 @@ type Socket struct {
 	pid           string
 	recovered     bool
 	connectOffset string
-	missed        []*parser.Packet // replayed before the CONNECT answer
-	pendingRooms  []string         // rooms of a recovered session, joined on connect
-	takeoverMu    sync.Mutex       // orders takeOver and the final leave of the rooms
-	takenOver     bool             // a recovered socket has this id now: keep the rooms
+	resumeFrom    *string    // recovered: replay the packets stored after it
+	pendingRooms  []string   // rooms of a recovered session, joined on connect
+	takeoverMu    sync.Mutex // orders takeOver and the final leave of the rooms
+	takenOver     bool       // a recovered socket has this id now: keep the rooms
 
 	mu              sync.Mutex
 	closed          bool
@@ -545,32 +545,50 @@ func (s *Socket) onClose(reason string, cause error) {
 	s.nsp.srv.logDebug("socket disconnected", "sid", s.id, "nsp", s.nsp.name, "reason", reason, "cause", cause)
 }
 
-// onConnected completes the connection: the rooms and missed packets of a
-// recovered session, the CONNECT answer (with the pid when recovery is on),
-// hooks.
-func (s *Socket) onConnected() {
-	s.connected.Store(true)
-	s.client.connected()
+// attach makes the socket connected: the rooms of a recovered session, the
+// CONNECT answer (with the pid when recovery is on), then the packets it
+// missed, then it becomes a broadcast target. With recovery on it runs
+// under the adapter's Attach, so no broadcast falls in between; it calls
+// no user code. The CONNECT answer goes before the replay (Node sends it
+// after): a client whose connection breaks in the middle of the replay
+// then knows the offset of each replayed packet it got, and the official
+// client does not buffer them unnumbered and receive them twice.
+func (s *Socket) attach(missed []*parser.Packet) {
 	if len(s.pendingRooms) > 0 {
-		s.Join(s.pendingRooms...)
-		s.pendingRooms = nil
+		s.nsp.adapter.AddAll(s.id, s.pendingRooms)
 	}
 	if s.nsp.srv.cfg.recovery != nil && !s.recovered {
 		s.connectOffset = s.nsp.adapter.Offset()
 	}
-	for _, p := range s.missed {
-		_ = s.sendPacket(p, adapter.BroadcastFlags{}) // before CONNECT, as Node
-	}
-	s.missed = nil
 	type connectData struct {
 		SID string `json:"sid"`
 		PID string `json:"pid,omitempty"`
 	}
-	_ = s.sendPacket(&parser.Packet{Type: parser.Connect, Namespace: s.nsp.name, Data: connectData{SID: s.id, PID: s.pid}}, adapter.BroadcastFlags{})
+	codec := s.nsp.srv.cfg.codec
+	if msgs, err := codec.Encode(&parser.Packet{Type: parser.Connect, Namespace: s.nsp.name, Data: connectData{SID: s.id, PID: s.pid}}); err == nil {
+		s.write(msgs, adapter.BroadcastFlags{})
+	}
+	for _, p := range missed {
+		if msgs, err := codec.Encode(p); err == nil {
+			s.write(msgs, adapter.BroadcastFlags{})
+		}
+	}
+	s.connected.Store(true)
+	s.client.connected()
+}
+
+// onConnected reports the connection to hooks, after attach.
+func (s *Socket) onConnected() {
+	if h := s.nsp.srv.cfg.hooks.Join; h != nil {
+		for _, r := range s.pendingRooms {
+			h(s, r)
+		}
+	}
+	s.pendingRooms = nil
 	if h := s.nsp.srv.cfg.hooks.Connect; h != nil {
 		h(s)
 	}
-	s.nsp.srv.logDebug("socket connected", "sid", s.id, "nsp", s.nsp.name)
+	s.nsp.srv.logDebug("socket connected", "sid", s.id, "nsp", s.nsp.name, "recovered", s.recovered)
 }
 
 // --- incoming packets ---------------------------------------------------

@@ -147,12 +147,17 @@ type Adapter interface {
 	// Connection state recovery (used only when Namespace.Recovery is not
 	// nil). Offset returns the offset of the last stored packet ("" when
 	// none). PersistSession keeps the state of a socket that disconnected
-	// unexpectedly; RestoreSession returns it with the packets it missed
-	// after offset (nil offset: after the session's ConnectOffset, when
-	// RecoverWithoutOffset), or nil when it cannot be recovered.
+	// unexpectedly. RestoreSession takes it back (it can be restored once)
+	// when its packets after offset are still stored (nil offset: after the
+	// session's ConnectOffset, when RecoverWithoutOffset), or returns nil.
 	Offset() string
 	PersistSession(s *Session)
 	RestoreSession(pid string, offset *string) (*Session, error)
+	// Attach runs fn while no broadcast is being stored or delivered, so
+	// that a socket fn makes a target misses none and gets none twice.
+	// With from not nil, fn gets the stored packets after *from ("": all)
+	// that target rooms, in order, to replay first.
+	Attach(from *string, rooms []Room, fn func(missed []*parser.Packet))
 }
 
 // Factory creates the adapter of a namespace.

@@ -13,6 +13,9 @@ import (
 type Memory struct {
 	nsp   Namespace
 	store *sessionStore // nil unless recovery is on
+	// bmu orders the stored broadcasts and the attachment of sockets, so
+	// that every socket gets them in offset order (recovery only).
+	bmu sync.Mutex
 
 	mu    sync.RWMutex
 	rooms map[Room]map[SocketID]struct{}
@@ -186,6 +189,8 @@ func (m *Memory) Select(opts BroadcastOptions) []Socket {
 
 func (m *Memory) Broadcast(p *parser.Packet, opts BroadcastOptions) error {
 	if m.store != nil {
+		m.bmu.Lock()
+		defer m.bmu.Unlock()
 		p = m.store.tag(p, opts)
 	}
 	msgs, err := m.nsp.Codec().Encode(p)
@@ -263,4 +268,19 @@ func (m *Memory) RestoreSession(pid string, offset *string) (*Session, error) {
 		return nil, nil
 	}
 	return m.store.restore(pid, offset), nil
+}
+
+// Attach implements Adapter.
+func (m *Memory) Attach(from *string, rooms []Room, fn func(missed []*parser.Packet)) {
+	if m.store == nil {
+		fn(nil)
+		return
+	}
+	m.bmu.Lock()
+	defer m.bmu.Unlock()
+	var missed []*parser.Packet
+	if from != nil {
+		missed = m.store.since(*from, rooms)
+	}
+	fn(missed)
 }

@@ -33,9 +33,9 @@ type Session struct {
 	// ConnectOffset is the adapter's Offset when the socket connected: the
 	// replay point when the client comes back without an offset.
 	ConnectOffset string
-	// MissedPackets, filled by RestoreSession, are the EVENT packets the
-	// socket missed, in order, each with its offset as last argument.
-	MissedPackets []*parser.Packet
+	// ResumeFrom, set by RestoreSession, is the offset after which the
+	// socket missed packets ("": every stored packet).
+	ResumeFrom string
 }
 
 // offsets makes unique, roughly time-ordered offset strings.
@@ -166,25 +166,39 @@ func (st *sessionStore) restore(pid string, offset *string) *Session {
 	default:
 		return nil
 	}
-	start := 0 // replay from the first stored packet when from == ""
 	if from != "" {
-		i := slices.IndexFunc(st.packets, func(sp storedPacket) bool { return sp.offset == from })
-		if i < 0 {
+		if !slices.ContainsFunc(st.packets, func(sp storedPacket) bool { return sp.offset == from }) {
 			return nil // the offset is unknown or too old
 		}
-		start = i + 1
 	} else if offset != nil {
 		return nil
 	}
 	delete(st.sessions, pid)
 	s := ss.Session
-	s.MissedPackets = nil
+	s.ResumeFrom = from
+	return &s
+}
+
+// since returns the stored packets after offset from ("": all) that
+// targeted a socket in rooms, volatile markers excluded.
+func (st *sessionStore) since(from string, rooms []Room) []*parser.Packet {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	start := 0
+	if from != "" {
+		i := slices.IndexFunc(st.packets, func(sp storedPacket) bool { return sp.offset == from })
+		if i < 0 {
+			return nil // trimmed since RestoreSession: nothing left to replay
+		}
+		start = i + 1
+	}
+	var out []*parser.Packet
 	for _, sp := range st.packets[start:] {
-		if !sp.volatile && shouldInclude(s.Rooms, sp.opts) {
-			s.MissedPackets = append(s.MissedPackets, sp.p)
+		if !sp.volatile && shouldInclude(rooms, sp.opts) {
+			out = append(out, sp.p)
 		}
 	}
-	return &s
+	return out
 }
 
 // shouldInclude reports whether a socket in rooms was a target of opts.

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptrace"
+	"sync/atomic"
 
 	"github.com/go-sio/socketio/engineio/packet"
 )
@@ -165,12 +167,40 @@ func (c *ClientConn) postLoop() {
 // get sends one polling GET and returns its body. A refused handshake is a
 // *HandshakeError.
 func (c *ClientConn) get(ctx context.Context, handshake bool) ([]byte, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.requestURL(TransportPolling).String(), nil)
+	// net/http silently retries a GET whose reused connection broke before
+	// the response: the server may have sent packets on the first attempt,
+	// which would then be lost without any sign. Such a retry fails the
+	// transport instead, so that the session reconnects (and recovers).
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var written atomic.Int32
+	var conns atomic.Int32
+	var retried atomic.Bool
+	trace := &httptrace.ClientTrace{
+		GotConn: func(httptrace.GotConnInfo) {
+			if conns.Add(1) > 1 && written.Load() > 0 {
+				retried.Store(true)
+				cancel()
+			}
+		},
+		WroteRequest: func(i httptrace.WroteRequestInfo) {
+			if i.Err == nil {
+				written.Add(1)
+			}
+		},
+	}
+	req, err := http.NewRequestWithContext(httptrace.WithClientTrace(ctx, trace), http.MethodGet, c.requestURL(TransportPolling).String(), nil)
 	if err != nil {
 		return nil, err
 	}
 	c.setHeaders(req)
 	resp, err := c.client.Do(req)
+	if retried.Load() {
+		if err == nil {
+			resp.Body.Close()
+		}
+		return nil, errors.New("engineio: polling GET was retried after its first attempt reached the server; packets may have been lost")
+	}
 	if err != nil {
 		return nil, fmt.Errorf("engineio: polling GET: %w", err)
 	}
