@@ -29,6 +29,11 @@
 // sends its pid and last offset when it reconnects, and Recovered reports
 // whether the server restored the session.
 //
+// Connect and Manager.Socket start connecting at once (AutoConnect): a
+// handler registered afterwards may miss the first connect event on a fast
+// network. Register handlers first with AutoConnect false and then call
+// Socket.Connect, or wait with Socket.WaitConnected.
+//
 // # Goroutines
 //
 // A connection has one reader goroutine (its transport's) and a writer
