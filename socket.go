@@ -11,6 +11,7 @@ import (
 
 	"github.com/go-sio/socketio/adapter"
 	"github.com/go-sio/socketio/engineio"
+	"github.com/go-sio/socketio/internal/serial"
 	"github.com/go-sio/socketio/parser"
 )
 
@@ -79,8 +80,7 @@ type Socket struct {
 	middlewares     []func(*Event) error
 	acks            map[uint64]func(args []any)
 	data            any
-	inbox           []func()
-	running         bool
+	inbox           serial.Queue // events and disconnection, one at a time
 }
 
 type listener struct {
@@ -680,47 +680,11 @@ func (s *Socket) safely(fn func()) {
 	fn()
 }
 
-// enqueue adds a job to the socket's event queue and starts its goroutine
-// when idle. It returns false when the queue is full.
+// enqueue adds a job to the socket's event queue; it returns false when
+// the queue is full.
 func (s *Socket) enqueue(job func()) bool {
-	s.mu.Lock()
-	if len(s.inbox) >= s.nsp.srv.cfg.maxPendingEvents {
-		s.mu.Unlock()
-		return false
-	}
-	s.pushLocked(job)
-	s.mu.Unlock()
-	return true
+	return s.inbox.TryPush(job, s.nsp.srv.cfg.maxPendingEvents)
 }
 
 // enqueueFinal adds the last job (disconnection), whatever the queue size.
-func (s *Socket) enqueueFinal(job func()) {
-	s.mu.Lock()
-	s.pushLocked(job)
-	s.mu.Unlock()
-}
-
-func (s *Socket) pushLocked(job func()) {
-	s.inbox = append(s.inbox, job)
-	if !s.running {
-		s.running = true
-		go s.run()
-	}
-}
-
-func (s *Socket) run() {
-	for {
-		s.mu.Lock()
-		if len(s.inbox) == 0 {
-			s.running = false
-			s.inbox = nil
-			s.mu.Unlock()
-			return
-		}
-		job := s.inbox[0]
-		s.inbox[0] = nil
-		s.inbox = s.inbox[1:]
-		s.mu.Unlock()
-		job()
-	}
-}
+func (s *Socket) enqueueFinal(job func()) { s.inbox.Push(job) }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/go-sio/socketio"
+	"github.com/go-sio/socketio/internal/serial"
 	"github.com/go-sio/socketio/parser"
 )
 
@@ -75,8 +76,7 @@ type Socket struct {
 	onConnectError  []func(error)
 	onDisconnect    []func(reason string, cause error)
 
-	inbox   []func()
-	running bool
+	inbox serial.Queue // events and notifications, one at a time
 }
 
 type pendingAck struct {
@@ -541,32 +541,7 @@ func toArgs(v []any) Args {
 }
 
 // enqueue runs job on the socket's event goroutine, after those queued.
-func (s *Socket) enqueue(job func()) {
-	s.mu.Lock()
-	s.inbox = append(s.inbox, job)
-	if !s.running {
-		s.running = true
-		go s.run()
-	}
-	s.mu.Unlock()
-}
-
-func (s *Socket) run() {
-	for {
-		s.mu.Lock()
-		if len(s.inbox) == 0 {
-			s.running = false
-			s.inbox = nil
-			s.mu.Unlock()
-			return
-		}
-		job := s.inbox[0]
-		s.inbox[0] = nil
-		s.inbox = s.inbox[1:]
-		s.mu.Unlock()
-		job()
-	}
-}
+func (s *Socket) enqueue(job func()) { s.inbox.Push(job) }
 
 // --- emitting ----------------------------------------------------------------
 

@@ -3,12 +3,13 @@ package parser
 import (
 	"encoding"
 	"encoding/json"
-	"github.com/go-sio/socketio/internal/jsonrules"
 	"reflect"
 	"slices"
 	"strings"
 	"sync"
 	"unicode/utf8"
+
+	"github.com/go-sio/socketio/internal/jsonrules"
 )
 
 // placeholder stands for a binary attachment in the JSON of a packet.

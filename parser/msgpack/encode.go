@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/go-sio/socketio/internal/jsonrules"
 	"maps"
 	"math"
 	"reflect"
@@ -16,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/go-sio/socketio/internal/jsonrules"
 	"github.com/go-sio/socketio/parser"
 )
 
