@@ -39,6 +39,7 @@ type Namespace struct {
 	mu          sync.RWMutex
 	sockets     map[string]*Socket
 	leaving     map[string]*Socket // disconnected, their disconnect handlers not done yet
+	pids        map[string]*Socket // connected sockets by private session id (recovery)
 	middlewares []Middleware
 	onConnect   []func(*Socket)
 	serverSide  map[string][]func(*ServerSideEvent)
@@ -288,6 +289,12 @@ func (n *Namespace) add(s *Socket, auth map[string]any) {
 	attach := func(missed []*parser.Packet) {
 		n.mu.Lock()
 		n.sockets[s.id] = s
+		if s.pid != "" {
+			if n.pids == nil {
+				n.pids = make(map[string]*Socket)
+			}
+			n.pids[s.pid] = s
+		}
 		n.mu.Unlock()
 		s.attach(missed)
 	}
@@ -323,13 +330,7 @@ func (n *Namespace) recover(s *Socket, auth map[string]any) {
 		return
 	}
 	n.mu.RLock()
-	var stale *Socket
-	for _, other := range n.sockets {
-		if other.pid == pid {
-			stale = other
-			break
-		}
-	}
+	stale := n.pids[pid]
 	n.mu.RUnlock()
 	if stale != nil {
 		stale.client.close() // persists its session ("forced server close")
@@ -380,6 +381,9 @@ func (n *Namespace) remove(s *Socket) {
 	n.mu.Lock()
 	if n.sockets[s.id] == s {
 		delete(n.sockets, s.id)
+	}
+	if n.pids[s.pid] == s {
+		delete(n.pids, s.pid)
 	}
 	empty := len(n.sockets) == 0
 	n.mu.Unlock()
