@@ -12,6 +12,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"sync"
 	"syscall"
 	"time"
 
@@ -29,6 +30,12 @@ type wsHandler interface {
 type wsConn struct {
 	c *gws.Conn
 	h wsHandler
+
+	// After the read loop reports the close, gws reclaims the connection's
+	// buffers (the compression window among them) without a lock: no write
+	// may follow. mu orders our writes before that point.
+	mu         sync.Mutex
+	readClosed bool
 }
 
 // wsAcceptor upgrades HTTP requests to WebSocket connections.
@@ -77,6 +84,11 @@ func (c *wsConn) readLoop() { c.c.ReadLoop() }
 // writeText writes one text frame made of a one-byte prefix and data, without
 // copying data.
 func (c *wsConn) writeText(prefix byte, data []byte) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.readClosed {
+		return net.ErrClosed
+	}
 	if len(data) == 0 {
 		return c.c.WriteMessage(gws.OpcodeText, []byte{prefix})
 	}
@@ -85,14 +97,25 @@ func (c *wsConn) writeText(prefix byte, data []byte) error {
 
 // writeBinary writes one binary frame.
 func (c *wsConn) writeBinary(data []byte) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.readClosed {
+		return net.ErrClosed
+	}
 	return c.c.WriteMessage(gws.OpcodeBinary, data)
 }
 
 // close sends a close frame and closes the connection. A write blocked on a
 // dead peer is cut short so that close never waits long.
 func (c *wsConn) close() {
+	// First, outside the lock: a write blocked on a dead peer (holding the
+	// lock) fails within the deadline and lets us in.
 	_ = c.c.SetWriteDeadline(time.Now().Add(250 * time.Millisecond))
-	_ = c.c.WriteClose(1000, nil)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.readClosed {
+		_ = c.c.WriteClose(1000, nil)
+	}
 	_ = c.c.NetConn().Close()
 }
 
@@ -113,6 +136,9 @@ func (wsEvents) OnOpen(*gws.Conn) {}
 
 func (wsEvents) OnClose(c *gws.Conn, err error) {
 	if wc := slotOf(c); wc != nil {
+		wc.mu.Lock()
+		wc.readClosed = true // gws reclaims the buffers once this returns
+		wc.mu.Unlock()
 		wc.h.onClose(wc, err)
 	}
 }
@@ -242,6 +268,12 @@ func dialWS(ctx context.Context, cfg wsDialConfig, h wsHandler) (*wsConn, *http.
 // loop is cut short.
 func (c *wsConn) closeGracefully(grace time.Duration) {
 	_ = c.c.SetWriteDeadline(time.Now().Add(250 * time.Millisecond))
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.readClosed {
+		_ = c.c.NetConn().Close()
+		return
+	}
 	if err := c.c.WriteMessage(gws.OpcodeCloseConnection, []byte{0x03, 0xe8}); err != nil { // 1000: normal closure
 		_ = c.c.NetConn().Close()
 		return
