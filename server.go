@@ -11,7 +11,6 @@ import (
 
 	"github.com/go-sio/socketio/adapter"
 	"github.com/go-sio/socketio/engineio"
-	"github.com/go-sio/socketio/parser"
 )
 
 // Server is a Socket.IO server: an http.Handler to mount at its path
@@ -228,9 +227,6 @@ func (srv *Server) ServerSideEmit(event string, args ...any) error {
 
 // Sockets returns the connected sockets of "/" on this node.
 func (srv *Server) Sockets() []*Socket { return srv.main.Sockets() }
-
-// codec returns the server's codec.
-func (srv *Server) codec() parser.Codec { return srv.cfg.codec }
 
 var _ adapter.Namespace = (*Namespace)(nil)
 

@@ -461,12 +461,6 @@ func (m *Manager) writable() bool {
 	return conn != nil && conn.Writable()
 }
 
-func (m *Manager) isOpen() bool {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	return m.state == stateOpen
-}
-
 // Engine returns the current Engine.IO connection, or nil.
 func (m *Manager) Engine() *engineio.ClientConn {
 	m.mu.Lock()

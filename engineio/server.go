@@ -44,7 +44,6 @@ var (
 	errUnknownSID       = requestError(CodeUnknownSID)
 	errBadMethod        = requestError(CodeBadHandshakeMethod)
 	errBadRequest       = requestError(CodeBadRequest)
-	errForbidden        = requestError(CodeForbidden)
 	errBadProtocol      = requestError(CodeUnsupportedProtocol)
 )
 

@@ -1,13 +1,10 @@
 package engineio
 
 import (
-	"errors"
 	"time"
 
 	"github.com/go-sio/socketio/engineio/packet"
 )
-
-var errUpgradeAborted = errors.New("engineio: unexpected packet during upgrade")
 
 // wsLink ties a WebSocket connection to its session. While probe is true the
 // connection is an upgrade candidate and the session still runs on polling.

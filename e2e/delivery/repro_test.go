@@ -1,16 +1,10 @@
 package delivery
 
 import (
-	"bufio"
-	"bytes"
 	"context"
-	"encoding/json"
-	"fmt"
 	"log/slog"
 	"net/http/httptest"
-	"os/exec"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -302,114 +296,6 @@ func TestReproPollingResponseLostInFlight(t *testing.T) {
 		dropped, r.got, r.disconnects, r.c.Connected(), r.proxy.Stats())
 	if len(r.got) == 0 && len(r.disconnects) == 0 {
 		t.Errorf("the event answered to a GET whose connection broke is lost, and the connection carries on as if nothing happened")
-	}
-}
-
-// observer is one client, ours or the official one, reporting what it
-// sees as lines: "connect recovered=<bool>", "disconnect <reason>",
-// "m <arg>" for each event "m".
-type observer struct {
-	lines chan string
-	stop  func()
-}
-
-func goObserver(t *testing.T, url string, delay time.Duration) *observer {
-	t.Helper()
-	o := &observer{lines: make(chan string, 64)}
-	c, err := client.Connect(url, &client.Options{ForceNew: true, ManagerOptions: client.ManagerOptions{
-		Transports: []string{"websocket"}, ReconnectionDelay: delay, ReconnectionDelayMax: delay, RandomizationFactor: -1,
-	}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	c.OnConnect(func() { o.lines <- "connect recovered=" + strconv.FormatBool(c.Recovered()) })
-	c.OnDisconnect(func(reason string, _ error) { o.lines <- "disconnect " + reason })
-	c.On("m", func(e *socketio.Event) {
-		var s string
-		_ = e.Bind(&s)
-		o.lines <- "m " + s
-	})
-	o.stop = func() { _ = c.Manager().Close() }
-	return o
-}
-
-func jsObserver(t *testing.T, url string, delay time.Duration) *observer {
-	t.Helper()
-	node, dir := nodeDir(t)
-	o := &observer{lines: make(chan string, 64)}
-	ctx, cancel := context.WithTimeout(context.Background(), 25*time.Second)
-	cmd := exec.CommandContext(ctx, node, "delivery/observer.mjs", url, "websocket", strconv.FormatInt(delay.Milliseconds(), 10))
-	cmd.Dir = dir
-	cmd.WaitDelay = 2 * time.Second
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		cancel()
-		t.Fatal(err)
-	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		cancel()
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		cancel()
-		t.Fatal(err)
-	}
-	read := make(chan struct{})
-	go func() {
-		defer close(read)
-		sc := bufio.NewScanner(stdout)
-		for sc.Scan() {
-			var l struct {
-				Event, Reason, Name string
-				Recovered           bool
-				Arg                 any
-			}
-			if json.Unmarshal(sc.Bytes(), &l) != nil {
-				continue
-			}
-			switch l.Event {
-			case "connect":
-				o.lines <- "connect recovered=" + strconv.FormatBool(l.Recovered)
-			case "disconnect":
-				o.lines <- "disconnect " + l.Reason
-			case "on":
-				if l.Name == "m" {
-					o.lines <- fmt.Sprint("m ", l.Arg)
-				}
-			}
-		}
-	}()
-	o.stop = func() {
-		_ = stdin.Close()
-		<-read
-		_ = cmd.Wait()
-		cancel()
-		if stderr.Len() > 0 {
-			t.Logf("observer.mjs stderr: %s", stderr.String())
-		}
-	}
-	return o
-}
-
-// next returns the next line that starts with prefix, skipping others
-// (returned too, for the log), or fails after d.
-func (o *observer) next(t *testing.T, prefix string, d time.Duration, seen *[]string) string {
-	t.Helper()
-	timeout := time.After(d)
-	for {
-		select {
-		case l := <-o.lines:
-			*seen = append(*seen, l)
-			if strings.HasPrefix(l, prefix) {
-				return l
-			}
-		case <-timeout:
-			t.Fatalf("no %q within %v; seen %v", prefix, d, *seen)
-			return ""
-		}
 	}
 }
 

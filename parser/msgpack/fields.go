@@ -60,7 +60,8 @@ func typeFields(t reflect.Type) *structInfo {
 	}
 	var fields []structField
 	current, next := []queued{}, []queued{{typ: t}}
-	count, nextCount := map[reflect.Type]int{}, map[reflect.Type]int{}
+	var count map[reflect.Type]int
+	nextCount := map[reflect.Type]int{}
 	visited := map[reflect.Type]bool{}
 	for len(next) > 0 {
 		current, next = next, current[:0]
