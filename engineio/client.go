@@ -718,6 +718,17 @@ func (c *ClientConn) Close() error {
 	return nil
 }
 
+// stopWritingLocked ends a writer whose queue is empty: it releases c.mu
+// and finishes a Close that was waiting for the queue to drain.
+func (c *ClientConn) stopWritingLocked() {
+	c.writing = false
+	drained := c.drainedLocked()
+	c.mu.Unlock()
+	if drained {
+		c.closeWith(ReasonForcedClose, nil)
+	}
+}
+
 // drainedLocked reports whether a closing connection has nothing left to
 // write and no upgrade under way.
 func (c *ClientConn) drainedLocked() bool {

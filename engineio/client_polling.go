@@ -144,12 +144,7 @@ func (c *ClientConn) postLoop() {
 		}
 		batch := c.takeLocked()
 		if len(batch) == 0 {
-			c.writing = false
-			drained := c.drainedLocked()
-			c.mu.Unlock()
-			if drained {
-				c.closeWith(ReasonForcedClose, nil)
-			}
+			c.stopWritingLocked()
 			return
 		}
 		c.mu.Unlock()

@@ -198,12 +198,7 @@ func (c *ClientConn) wsWriteLoop(conn *wsConn) {
 		}
 		pkts := c.takeLocked()
 		if len(pkts) == 0 {
-			c.writing = false
-			drained := c.drainedLocked()
-			c.mu.Unlock()
-			if drained {
-				c.closeWith(ReasonForcedClose, nil)
-			}
+			c.stopWritingLocked()
 			return
 		}
 		c.mu.Unlock()
