@@ -124,7 +124,7 @@ func (b *BroadcastOperator) EmitWithAck(ctx context.Context, event string, args 
 		default:
 		}
 	}
-	id := b.nsp.ids.Add(1) - 1
+	id := b.nsp.NextAckID()
 	p := &parser.Packet{Type: parser.Event, Namespace: b.nsp.name, Event: event, Args: args, ID: id, HasID: true}
 	if h := b.nsp.srv.cfg.hooks.EventOut; h != nil {
 		h(b.nsp, nil, event, args)

@@ -137,6 +137,9 @@ func (n *Namespace) Join(id string, rooms []string) {
 	}
 }
 
+// NextAckID implements adapter.Namespace.
+func (n *Namespace) NextAckID() uint64 { return n.ids.Add(1) - 1 }
+
 // Leave implements adapter.Namespace.
 func (n *Namespace) Leave(id string, room string) {
 	if s, ok := n.Socket(id); ok {

@@ -356,7 +356,7 @@ func (e *Emitter) EmitWithAck(ctx context.Context, event string, args ...any) (A
 	if !s.connected.Load() {
 		return nil, ErrDisconnected
 	}
-	id := s.nsp.ids.Add(1) - 1
+	id := s.nsp.NextAckID()
 	ch := make(chan []any, 1)
 	s.ExpectAck(id, func(a []any) { ch <- a })
 	p := &parser.Packet{Type: parser.Event, Namespace: s.nsp.name, Event: event, Args: args, ID: id, HasID: true}

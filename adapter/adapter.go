@@ -48,19 +48,6 @@ type BroadcastOptions struct {
 	Flags  BroadcastFlags
 }
 
-// Handshake describes the request that opened a socket, as Node exposes it.
-type Handshake struct {
-	Headers map[string][]string `json:"headers"`
-	Time    string              `json:"time"`
-	Address string              `json:"address"`
-	XDomain bool                `json:"xdomain"`
-	Secure  bool                `json:"secure"`
-	Issued  int64               `json:"issued"`
-	URL     string              `json:"url"`
-	Query   map[string][]string `json:"query"`
-	Auth    map[string]any      `json:"auth"`
-}
-
 // SocketDetails is what FetchSockets reports of a socket, local or remote.
 type SocketDetails struct {
 	ID        SocketID   `json:"id"`
@@ -101,6 +88,9 @@ type Namespace interface {
 	// HandleServerSideEmit delivers an event from another node; reply,
 	// when non-nil, sends the acknowledgement back.
 	HandleServerSideEmit(event string, args []any, reply func(args []any))
+	// NextAckID returns a fresh acknowledgement id of the namespace (a
+	// broadcast with acknowledgements from another node gets one here).
+	NextAckID() uint64
 }
 
 // Adapter spreads a namespace's rooms and broadcasts, over one process or

@@ -48,6 +48,7 @@ func (n *fakeNamespace) Join(SocketID, []Room)                           {}
 func (n *fakeNamespace) Leave(SocketID, Room)                            {}
 func (n *fakeNamespace) Recovery() *RecoveryConfig                       { return n.recovery }
 func (n *fakeNamespace) HandleServerSideEmit(string, []any, func([]any)) {}
+func (n *fakeNamespace) NextAckID() uint64                               { return 0 }
 
 func newFake(ids ...string) *fakeNamespace {
 	n := &fakeNamespace{sockets: map[string]*fakeSocket{}}
