@@ -94,6 +94,9 @@ type RecoveryOptions struct {
 	// which the official client's own tests expect; so the default is
 	// false. The trade: with it on, a client that never received an event
 	// keeps its id, rooms and data across a drop and misses nothing.
+	// It applies to the adapters that keep sessions in memory (the default
+	// one, and the classic and sharded Redis adapters, per node); the Redis
+	// streams adapter needs an offset, as Node's.
 	RecoverWithoutOffset bool
 	// MaxPackets bounds the packets kept for replay. Default 10000.
 	MaxPackets int

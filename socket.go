@@ -207,7 +207,10 @@ func (s *Socket) OffAny() {
 }
 
 // OnAnyOutgoing registers a handler called for every event emitted to this
-// socket (by Emit on it or by a broadcast reaching it).
+// socket (by Emit on it or by a broadcast reaching it). It runs on the
+// emitting goroutine, inside the delivery of a broadcast: it must be quick
+// and must not broadcast itself (with recovery on, the adapter holds its
+// delivery lock then).
 func (s *Socket) OnAnyOutgoing(fn func(event string, args []any)) {
 	s.mu.Lock()
 	s.anyOut = append(s.anyOut, fn)
@@ -554,9 +557,10 @@ func (s *Socket) onClose(reason string, cause error) {
 // then knows the offset of each replayed packet it got, and the official
 // client does not buffer them unnumbered and receive them twice.
 func (s *Socket) attach(missed []*parser.Packet) {
-	if len(s.pendingRooms) > 0 {
-		s.nsp.adapter.AddAll(s.id, s.pendingRooms)
-	}
+	// Its own room too, as Node joins socket.id: the in-memory index
+	// skips it, but an adapter may act on it (the sharded Redis adapter
+	// subscribes to private rooms in its dynamic-private mode).
+	s.nsp.adapter.AddAll(s.id, append([]string{s.id}, s.pendingRooms...))
 	if s.nsp.srv.cfg.recovery != nil && !s.recovered {
 		s.connectOffset = s.nsp.adapter.Offset()
 	}

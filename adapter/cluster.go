@@ -37,7 +37,8 @@ type ClusterOptions struct {
 	// broadcasts are then tagged with them for connection state recovery,
 	// and the bus keeps the sessions (the in-memory store is off).
 	BusOffsets bool
-	// Logger receives the errors of publishing. Default: slog.Default().
+	// Logger receives the errors of publishing (Warn) and the messages
+	// dropped as invalid (Debug). Nil: silent.
 	Logger *slog.Logger
 }
 
@@ -57,9 +58,15 @@ type Cluster struct {
 	// (recovery with BusOffsets only).
 	dmu sync.Mutex
 
-	mu       sync.Mutex
-	requests map[string]*clusterRequest
-	acks     map[string]*ackRequest
+	// sse runs the handlers of server-side events one at a time, in
+	// order, off the bus's goroutine (a handler may wait for the bus).
+	sse serialQueue
+
+	mu        sync.Mutex
+	requests  map[string]*clusterRequest
+	acks      map[string]*ackRequest
+	lastCount int // the last server count the bus gave
+	closed    bool
 }
 
 type clusterRequest struct {
@@ -95,7 +102,7 @@ func NewCluster(nsp Namespace, bus Bus, opts *ClusterOptions) *Cluster {
 		o.RequestTimeout = 5 * time.Second
 	}
 	if o.Logger == nil {
-		o.Logger = slog.Default()
+		o.Logger = slog.New(slog.DiscardHandler)
 	}
 	m := newMemory(nsp)
 	if o.BusOffsets {
@@ -103,29 +110,40 @@ func NewCluster(nsp Namespace, bus Bus, opts *ClusterOptions) *Cluster {
 	}
 	return &Cluster{
 		Memory: m, bus: bus, uid: o.UID, timeout: o.RequestTimeout, offsets: o.BusOffsets,
-		log:      o.Logger,
-		requests: make(map[string]*clusterRequest),
-		acks:     make(map[string]*ackRequest),
+		log:       o.Logger,
+		requests:  make(map[string]*clusterRequest),
+		acks:      make(map[string]*ackRequest),
+		lastCount: 1,
 	}
 }
 
 // UID returns the id of this node.
 func (c *Cluster) UID() string { return c.uid }
 
-// Close forgets the pending requests.
+// Close forgets the pending acknowledgements and ends the pending
+// requests (they return what they have, with *ErrTimeoutReached).
 func (c *Cluster) Close() error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.closed = true
 	for id, a := range c.acks {
 		a.timer.Stop()
 		delete(c.acks, id)
 	}
+	for id, r := range c.requests {
+		close(r.done)
+		delete(c.requests, id)
+	}
 	return nil
 }
 
+// publish sends a message to the other nodes, bounded by the request
+// timeout; a failure is logged and returned.
 func (c *Cluster) publish(t MessageType, d *MessageData) (string, error) {
 	m := &ClusterMessage{UID: c.uid, Nsp: c.nsp.Name(), Type: t, Data: d}
-	off, err := c.bus.Publish(context.Background(), m)
+	ctx, cancel := context.WithTimeout(context.Background(), c.timeout)
+	defer cancel()
+	off, err := c.bus.Publish(ctx, m)
 	if err != nil {
 		c.log.Warn("socketio: cluster publish failed", "nsp", m.Nsp, "type", int(t), "err", err)
 	}
@@ -134,7 +152,9 @@ func (c *Cluster) publish(t MessageType, d *MessageData) (string, error) {
 
 func (c *Cluster) respond(to string, t MessageType, d *MessageData) {
 	m := &ClusterMessage{UID: c.uid, Nsp: c.nsp.Name(), Type: t, Data: d}
-	if err := c.bus.PublishResponse(context.Background(), to, m); err != nil {
+	ctx, cancel := context.WithTimeout(context.Background(), c.timeout)
+	defer cancel()
+	if err := c.bus.PublishResponse(ctx, to, m); err != nil {
 		c.log.Warn("socketio: cluster response failed", "nsp", m.Nsp, "type", int(t), "err", err)
 	}
 }
@@ -190,8 +210,21 @@ func (c *Cluster) BroadcastWithAck(p *parser.Packet, opts BroadcastOptions, clie
 	return c.Memory.BroadcastWithAck(p, opts, clientCount, ack)
 }
 
-// ServerCount asks the bus.
-func (c *Cluster) ServerCount(ctx context.Context) (int, error) { return c.bus.ServerCount(ctx) }
+// ServerCount asks the bus. When the bus cannot tell (an outage), it
+// logs the error and returns the last count it gave, so that requests
+// and broadcasts with acknowledgements time out instead of failing at once.
+func (c *Cluster) ServerCount(ctx context.Context) (int, error) {
+	n, err := c.bus.ServerCount(ctx)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if err != nil {
+		c.log.Warn("socketio: cluster server count failed", "nsp", c.nsp.Name(), "err", err, "assumed", c.lastCount)
+		return c.lastCount, nil
+	}
+	n = max(n, 1) // this node counts, even when not subscribed yet
+	c.lastCount = n
+	return n, nil
+}
 
 func (c *Cluster) relay(t MessageType, opts BroadcastOptions, d *MessageData) {
 	if !opts.Flags.Local {
@@ -236,12 +269,10 @@ func (e *ErrTimeoutReached) Error() string {
 func (e *ErrTimeoutReached) Unwrap() error { return ErrTimeout }
 
 // request publishes a request that expects one response from each other
-// node and waits for them, the timeout or ctx.
+// node and waits for them, the timeout or ctx. A request that cannot be
+// published ends at once with *ErrTimeoutReached.
 func (c *Cluster) request(ctx context.Context, timeout time.Duration, t MessageType, d *MessageData, r *clusterRequest) error {
-	n, err := c.bus.ServerCount(ctx)
-	if err != nil {
-		return err
-	}
+	n, _ := c.ServerCount(ctx)
 	if r.expected = n - 1; r.expected <= 0 {
 		return nil
 	}
@@ -252,33 +283,41 @@ func (c *Cluster) request(ctx context.Context, timeout time.Duration, t MessageT
 	d.RequestID = id
 	r.done = make(chan struct{})
 	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return &ErrTimeoutReached{Got: 0, Want: r.expected}
+	}
 	c.requests[id] = r
 	c.mu.Unlock()
 	defer func() {
 		c.mu.Lock()
-		delete(c.requests, id)
+		if c.requests[id] == r {
+			delete(c.requests, id)
+		}
 		c.mu.Unlock()
 	}()
 	if _, err := c.publish(t, d); err != nil {
-		return err
+		return &ErrTimeoutReached{Got: 0, Want: r.expected}
 	}
 	timer := time.NewTimer(timeout)
 	defer timer.Stop()
 	select {
-	case <-r.done:
-		return nil
+	case <-r.done: // complete, or the adapter closed
 	case <-timer.C:
 	case <-ctx.Done():
 	}
 	c.mu.Lock()
-	defer c.mu.Unlock()
-	if r.current >= r.expected {
+	complete := r.current >= r.expected
+	got := r.current
+	c.mu.Unlock()
+	if complete {
+		<-r.done // the last response is being handled
 		return nil
 	}
 	if ctx.Err() != nil {
 		return ctx.Err()
 	}
-	return &ErrTimeoutReached{Got: r.current, Want: r.expected}
+	return &ErrTimeoutReached{Got: got, Want: r.expected}
 }
 
 // FetchSockets returns the selected sockets of every node.
@@ -314,8 +353,32 @@ func (c *Cluster) Exclusive(fn func()) {
 }
 
 // OnMessage handles a message from the bus; offset is its position in
-// the bus ("" when the bus has none).
-func (c *Cluster) OnMessage(m *ClusterMessage, offset string) {
+// the bus ("" when the bus has none). The bus calls it for one message at
+// a time, in order.
+func (c *Cluster) OnMessage(m *ClusterMessage, offset string) { c.onMessage(m, offset, nil) }
+
+// OnMessageSeen is OnMessage for a bus that keeps messages (streams):
+// seen runs once the message is handled, in the same section as the
+// delivery of a broadcast and exclusive with Exclusive, so that a bus
+// attaching a socket in Exclusive knows exactly which of its messages
+// were delivered before (those seen) and which will be after.
+func (c *Cluster) OnMessageSeen(m *ClusterMessage, offset string, seen func()) {
+	c.onMessage(m, offset, seen)
+}
+
+func (c *Cluster) onMessage(m *ClusterMessage, offset string, seen func()) {
+	if seen != nil {
+		isBroadcast := m.Type == MsgBroadcast && m.UID != c.uid && m.Nsp == c.nsp.Name() &&
+			(m.Data == nil || m.Data.RequestID == "")
+		if !isBroadcast || !c.recovering() {
+			// Nothing to order with the attachment of sockets but seen.
+			defer c.Exclusive(seen)
+		} else {
+			c.dmu.Lock()
+			defer c.dmu.Unlock()
+			defer seen()
+		}
+	}
 	if m.UID == c.uid || m.Nsp != c.nsp.Name() {
 		return
 	}
@@ -338,7 +401,7 @@ func (c *Cluster) OnMessage(m *ClusterMessage, offset string) {
 		p.Namespace = c.nsp.Name()
 		if d.RequestID == "" {
 			p.HasID = false
-			if c.recovering() {
+			if c.recovering() && seen == nil {
 				c.dmu.Lock()
 				defer c.dmu.Unlock()
 			}
@@ -373,7 +436,7 @@ func (c *Cluster) OnMessage(m *ClusterMessage, offset string) {
 				once.Do(func() { c.respond(from, MsgServerSideEmitResponse, &MessageData{RequestID: req, Packet: first(a)}) })
 			}
 		}
-		c.nsp.HandleServerSideEmit(ev, args, reply)
+		c.sse.do(func() { c.nsp.HandleServerSideEmit(ev, args, reply) })
 	case MsgBroadcastClientCount, MsgBroadcastAck, MsgFetchSocketsResponse, MsgServerSideEmitResponse:
 		c.onResponse(m.Type, d)
 	}
@@ -410,8 +473,14 @@ func (c *Cluster) onResponse(t MessageType, d *MessageData) {
 		return
 	}
 	r.current++
-	r.sockets = append(r.sockets, d.Sockets...)
+	if t == MsgFetchSocketsResponse {
+		r.sockets = append(r.sockets, d.Sockets...)
+	}
 	complete := r.current == r.expected
+	if complete {
+		// From now on only this call ends the request (not Close).
+		delete(c.requests, d.RequestID)
+	}
 	onReply := r.onReply
 	c.mu.Unlock()
 	if t == MsgServerSideEmitResponse && onReply != nil {
@@ -419,6 +488,43 @@ func (c *Cluster) onResponse(t MessageType, d *MessageData) {
 	}
 	if complete {
 		close(r.done)
+	}
+}
+
+// serialQueue runs functions one at a time, in the order given, on a
+// goroutine that exists only while there is something to run.
+type serialQueue struct {
+	mu      sync.Mutex
+	queue   []func()
+	running bool
+}
+
+func (q *serialQueue) do(fn func()) {
+	q.mu.Lock()
+	q.queue = append(q.queue, fn)
+	if q.running {
+		q.mu.Unlock()
+		return
+	}
+	q.running = true
+	q.mu.Unlock()
+	go q.run()
+}
+
+func (q *serialQueue) run() {
+	for {
+		q.mu.Lock()
+		if len(q.queue) == 0 {
+			q.running = false
+			q.queue = nil
+			q.mu.Unlock()
+			return
+		}
+		fn := q.queue[0]
+		q.queue[0] = nil
+		q.queue = q.queue[1:]
+		q.mu.Unlock()
+		fn()
 	}
 }
 

@@ -438,7 +438,18 @@ func hasBinary(v any, depth int) bool {
 			}
 		}
 	case *MessageData:
-		return x != nil && hasBinary(x.Packet, depth+1)
+		if x == nil {
+			return false
+		}
+		if hasBinary(x.Packet, depth+1) {
+			return true
+		}
+		for _, s := range x.Sockets {
+			if hasBinary(s.Data, depth+1) || s.Handshake != nil && hasBinary(s.Handshake.Auth, depth+1) {
+				return true
+			}
+		}
+		return false
 	case *WirePacket:
 		return hasBinary(x.Data, depth+1)
 	case nil, string, bool, int, int8, int16, int32, int64, uint, uint8, uint16, uint32, uint64, float32, float64, json.Number:

@@ -101,7 +101,64 @@ func (g goRedis) XAdd(ctx context.Context, stream string, maxLen int64, fields [
 }
 
 func (g goRedis) XRead(ctx context.Context, stream, id string, count int64, block time.Duration) ([]StreamEntry, error) {
-	res, err := g.c.XRead(ctx, &goredis.XReadArgs{Streams: []string{stream, id}, Count: count, Block: block}).Result()
+	args := &goredis.XReadArgs{Streams: []string{stream, id}, Count: count, Block: block}
+	node := g.nodeFor(ctx, stream)
+	if block <= 0 || ctx.Done() == nil || node == nil {
+		return readEntries(g.c.XRead(ctx, args).Result())
+	}
+	// go-redis does not interrupt a blocked read when ctx is canceled:
+	// the XREAD runs on a connection of its own, which CLIENT UNBLOCK
+	// releases when ctx ends.
+	conn := node.Conn()
+	defer conn.Close()
+	cid, err := conn.ClientID(ctx).Result()
+	if err != nil {
+		return nil, err
+	}
+	returned := make(chan struct{})
+	unblocked := make(chan struct{})
+	stop := context.AfterFunc(ctx, func() {
+		defer close(unblocked)
+		tick := time.NewTicker(20 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			// 0 until the XREAD blocks: try again until it returns.
+			if n, err := node.ClientUnblock(context.Background(), cid).Result(); err == nil && n == 1 {
+				return
+			}
+			select {
+			case <-returned:
+				return
+			case <-tick.C:
+			}
+		}
+	})
+	res, err := conn.XRead(context.WithoutCancel(ctx), args).Result()
+	close(returned)
+	if !stop() {
+		<-unblocked
+	}
+	out, err := readEntries(res, err)
+	if len(out) == 0 && ctx.Err() != nil {
+		return nil, ctx.Err()
+	}
+	return out, err
+}
+
+// nodeFor returns the client of the node that holds key, or nil.
+func (g goRedis) nodeFor(ctx context.Context, key string) *goredis.Client {
+	switch c := g.c.(type) {
+	case *goredis.Client:
+		return c
+	case *goredis.ClusterClient:
+		if n, err := c.MasterForKey(ctx, key); err == nil {
+			return n
+		}
+	}
+	return nil
+}
+
+func readEntries(res []goredis.XStream, err error) ([]StreamEntry, error) {
 	if errors.Is(err, goredis.Nil) {
 		return nil, nil
 	}
@@ -109,6 +166,16 @@ func (g goRedis) XRead(ctx context.Context, stream, id string, count int64, bloc
 		return nil, err
 	}
 	return entries(res[0].Messages), nil
+}
+
+// XLastID returns the id of the last entry of stream, "" when it has none.
+// (Not part of Driver: the streams adapter uses it when the driver has it.)
+func (g goRedis) XLastID(ctx context.Context, stream string) (string, error) {
+	res, err := g.c.XRevRangeN(ctx, stream, "+", "-", 1).Result()
+	if err != nil || len(res) == 0 {
+		return "", err
+	}
+	return res[0].ID, nil
 }
 
 func (g goRedis) XRange(ctx context.Context, stream, start, end string) ([]StreamEntry, error) {
@@ -235,4 +302,10 @@ func (s *goSub) Unsubscribe(ctx context.Context, channels ...string) error {
 func (s *goSub) Close() error {
 	s.once.Do(func() { close(s.done) })
 	return s.ps.Close()
+}
+
+// PUnsubscribe drops patterns of the subscription (the classic adapter
+// uses it, through an optional interface, when a namespace closes).
+func (s *goSub) PUnsubscribe(ctx context.Context, patterns ...string) error {
+	return s.ps.PUnsubscribe(ctx, patterns...)
 }

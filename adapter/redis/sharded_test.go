@@ -1,0 +1,924 @@
+package redis_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/go-sio/socketio"
+	"github.com/go-sio/socketio/adapter"
+	"github.com/go-sio/socketio/adapter/redis"
+	"github.com/go-sio/socketio/adapter/redis/internal/redistest"
+	"github.com/go-sio/socketio/client"
+	"github.com/go-sio/socketio/parser"
+)
+
+// The tests of the sharded and streams adapters share this harness: Go
+// servers on httptest (busNode), each with its own go-redis client on a
+// common redis-server, and Go clients (busPeer) on them.
+
+// busWait bounds every wait of these tests.
+const busWait = 10 * time.Second
+
+// busFactory makes the adapter factory of a node; onState is its
+// OnRedisState.
+type busFactory func(d redis.Driver, onState func(up bool, err error)) adapter.Factory
+
+// busNode is a socketio server using the adapter of a busFactory.
+type busNode struct {
+	name   string
+	srv    *socketio.Server
+	url    string
+	rdb    *goredis.Client
+	states chan bool
+
+	mu      sync.Mutex
+	sockets map[string]*socketio.Socket
+}
+
+// startBusNode starts a node on rs; setup, when set, may change the
+// server options and registers handlers before the server is served.
+func startBusNode(t *testing.T, rs *redistest.Server, name string, mk busFactory, opts func(*socketio.ServerOptions), setup func(*busNode)) *busNode {
+	t.Helper()
+	n := &busNode{name: name, states: make(chan bool, 64), sockets: make(map[string]*socketio.Socket)}
+	// No retries: during an outage a command fails at once.
+	n.rdb = goredis.NewClient(&goredis.Options{Addr: rs.Addr, DialTimeout: time.Second, MaxRetries: -1})
+	onState := func(up bool, err error) {
+		select {
+		case n.states <- up:
+		default:
+		}
+	}
+	so := &socketio.ServerOptions{Adapter: mk(redis.GoRedis(n.rdb), onState)}
+	if opts != nil {
+		opts(so)
+	}
+	n.srv = socketio.NewServer(so)
+	for _, nsp := range []string{"/", "/chat"} {
+		n.srv.Of(nsp).OnConnection(n.onConnection)
+	}
+	if setup != nil {
+		setup(n)
+	}
+	hs := httptest.NewServer(n.srv)
+	n.url = hs.URL
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), busWait)
+		defer cancel()
+		if err := n.srv.Shutdown(ctx); err != nil && !errors.Is(err, socketio.ErrServerClosed) {
+			t.Errorf("%s: Shutdown: %v", name, err)
+		}
+		hs.Close()
+		_ = n.rdb.Close()
+	})
+	return n
+}
+
+// onConnection joins the rooms of the auth (comma-separated), sets the
+// data, and emits "ready".
+func (n *busNode) onConnection(s *socketio.Socket) {
+	auth := s.Handshake().Auth
+	if rooms, _ := auth["rooms"].(string); rooms != "" && !s.Recovered() {
+		s.Join(strings.Split(rooms, ",")...)
+	}
+	if !s.Recovered() {
+		s.SetData(map[string]any{"node": n.name, "name": auth["name"]})
+	}
+	n.mu.Lock()
+	n.sockets[s.ID()] = s
+	n.mu.Unlock()
+	_ = s.Emit("ready", n.name)
+}
+
+func (n *busNode) socket(id string) *socketio.Socket {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.sockets[id]
+}
+
+// busCluster starts Redis and count nodes, and waits until each counts
+// them all on "/" and "/chat".
+func busCluster(t *testing.T, count int, mk busFactory, opts func(*socketio.ServerOptions)) (*redistest.Server, []*busNode) {
+	t.Helper()
+	rs := redistest.Start(t)
+	var nodes []*busNode
+	for i := range count {
+		nodes = append(nodes, startBusNode(t, rs, string(rune('A'+i)), mk, opts, nil))
+	}
+	for _, n := range nodes {
+		for _, nsp := range []string{"/", "/chat"} {
+			busServerCount(t, n, nsp, count)
+		}
+	}
+	return rs, nodes
+}
+
+// busServerCount waits until n counts want servers on nsp.
+func busServerCount(t *testing.T, n *busNode, nsp string, want int) {
+	t.Helper()
+	busEventually(t, fmt.Sprintf("%s%s counts %d servers", n.name, nsp, want), func() bool {
+		got, err := n.srv.Of(nsp).Adapter().ServerCount(context.Background())
+		return err == nil && got == want
+	})
+}
+
+// busEventually polls cond for at most busWait.
+func busEventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(busWait)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting until %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+func busCtx(t *testing.T) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), busWait)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+// busEvent is an event (or a disconnection, "#disconnect") a peer got.
+type busEvent struct {
+	name   string
+	args   socketio.Args
+	reason string
+}
+
+// busInbox keeps what a peer received, for the test goroutine to take.
+type busInbox struct {
+	mu     sync.Mutex
+	events []busEvent
+	ch     chan struct{}
+}
+
+func (b *busInbox) push(r busEvent) {
+	b.mu.Lock()
+	b.events = append(b.events, r)
+	b.mu.Unlock()
+	select {
+	case b.ch <- struct{}{}:
+	default:
+	}
+}
+
+// take waits for the first event named name and removes it.
+func (b *busInbox) take(t *testing.T, who, name string) busEvent {
+	t.Helper()
+	timer := time.NewTimer(busWait)
+	defer timer.Stop()
+	for {
+		b.mu.Lock()
+		for i, r := range b.events {
+			if r.name == name {
+				b.events = slices.Delete(b.events, i, i+1)
+				b.mu.Unlock()
+				return r
+			}
+		}
+		b.mu.Unlock()
+		select {
+		case <-b.ch:
+		case <-timer.C:
+			t.Fatalf("%s did not receive %q", who, name)
+		}
+	}
+}
+
+// drain removes and returns the events named name.
+func (b *busInbox) drain(name string) []busEvent {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	var out []busEvent
+	b.events = slices.DeleteFunc(b.events, func(r busEvent) bool {
+		if r.name == name {
+			out = append(out, r)
+			return true
+		}
+		return false
+	})
+	return out
+}
+
+// busPeer is a Go client of one node.
+type busPeer struct {
+	name  string
+	sock  *client.Socket
+	in    *busInbox
+	noAck atomic.Bool
+}
+
+func (p *busPeer) id() string { return p.sock.ID() }
+
+// connect connects a client named name to the namespace nsp of n, in
+// rooms (comma-separated), and waits until its server socket is set up.
+// It acknowledges "ask" with {from, echo}.
+func (n *busNode) connect(t *testing.T, nsp, name, rooms string) *busPeer {
+	t.Helper()
+	return busConnect(t, n.url, nsp, name, rooms, false)
+}
+
+func busConnect(t *testing.T, url, nsp, name, rooms string, reconnect bool) *busPeer {
+	t.Helper()
+	return busConnectAuth(t, url, nsp, map[string]any{"name": name, "rooms": rooms}, reconnect)
+}
+
+// busConnectAuth connects with auth, which names the client ("name").
+func busConnectAuth(t *testing.T, url, nsp string, auth map[string]any, reconnect bool) *busPeer {
+	t.Helper()
+	name, _ := auth["name"].(string)
+	p := &busPeer{name: name, in: &busInbox{ch: make(chan struct{}, 1)}}
+	s, err := client.Connect(url+nsp, &client.Options{
+		ForceNew: true,
+		ManagerOptions: client.ManagerOptions{
+			Transports:           []string{"websocket"},
+			AutoConnect:          client.Bool(false),
+			Reconnection:         client.Bool(reconnect),
+			ReconnectionDelay:    20 * time.Millisecond,
+			ReconnectionDelayMax: 100 * time.Millisecond,
+		},
+		SocketOptions: client.SocketOptions{Auth: auth},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.sock = s
+	t.Cleanup(func() { _ = s.Manager().Close() })
+	s.OnAny(func(e *socketio.Event) { p.in.push(busEvent{name: e.Name, args: e.Args}) })
+	s.OnDisconnect(func(reason string, _ error) { p.in.push(busEvent{name: "#disconnect", reason: reason}) })
+	s.On("ask", func(e *socketio.Event) {
+		if p.noAck.Load() {
+			return
+		}
+		var x any
+		_ = e.Bind(&x)
+		_ = e.Ack().Send(map[string]any{"from": name, "echo": x})
+	})
+	s.Connect()
+	p.in.take(t, name, "ready")
+	return p
+}
+
+var busMarkers atomic.Int64
+
+// busExpect checks, once a marker sent after it by from reached every
+// peer, that event reached exactly the peers in want, each once.
+func busExpect(t *testing.T, from *socketio.Namespace, event string, all []*busPeer, want ...*busPeer) {
+	t.Helper()
+	if err := from.Emit("marker", busMarkers.Add(1)); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range all {
+		p.in.take(t, p.name, "marker")
+	}
+	for _, p := range all {
+		got := len(p.in.drain(event))
+		if w := slices.Contains(want, p); w && got != 1 || !w && got != 0 {
+			t.Errorf("%s received %q %d times, want %v", p.name, event, got, map[bool]int{true: 1, false: 0}[w])
+		}
+	}
+}
+
+// busExpectVolatile is busExpect for a volatile event: a peer whose
+// connection is busy may miss it, none gets it twice.
+func busExpectVolatile(t *testing.T, from *socketio.Namespace, event string, all []*busPeer) {
+	t.Helper()
+	if err := from.Emit("marker", busMarkers.Add(1)); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range all {
+		p.in.take(t, p.name, "marker")
+	}
+	for _, p := range all {
+		if got := len(p.in.drain(event)); got > 1 {
+			t.Errorf("%s received %q %d times", p.name, event, got)
+		}
+	}
+}
+
+// --- the sharded adapter ----------------------------------------------------------
+
+func shardedMaker(o *redis.ShardedOptions) busFactory {
+	return func(d redis.Driver, onState func(bool, error)) adapter.Factory {
+		var opts redis.ShardedOptions
+		if o != nil {
+			opts = *o
+		}
+		opts.OnRedisState = onState
+		if opts.RequestTimeout == 0 {
+			opts.RequestTimeout = 2 * time.Second
+		}
+		return redis.NewShardedAdapter(d, &opts)
+	}
+}
+
+// shardChannels returns the sharded channels Redis has subscribers for.
+func shardChannels(t *testing.T, rdb *goredis.Client, pattern string) []string {
+	t.Helper()
+	chs, err := rdb.PubSubShardChannels(context.Background(), pattern).Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	slices.Sort(chs)
+	return chs
+}
+
+// shardSubscribers returns the number of subscribers of a sharded channel.
+func shardSubscribers(t *testing.T, rdb *goredis.Client, channel string) int {
+	t.Helper()
+	m, err := rdb.PubSubShardNumSub(context.Background(), channel).Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return int(m[channel])
+}
+
+func TestShardedBroadcast(t *testing.T) {
+	_, nodes := busCluster(t, 3, shardedMaker(nil), nil)
+	a, b, c := nodes[0], nodes[1], nodes[2]
+	a1 := a.connect(t, "/", "a1", "red")
+	a2 := a.connect(t, "/", "a2", "")
+	b1 := b.connect(t, "/", "b1", "red,blue")
+	b2 := b.connect(t, "/", "b2", "blue")
+	c1 := c.connect(t, "/", "c1", "")
+	all := []*busPeer{a1, a2, b1, b2, c1}
+	// The room channels are subscribed when the rooms are created.
+	busEventually(t, "red and blue have their channels", func() bool {
+		return shardSubscribers(t, a.rdb, "socket.io#/#red#") == 2 && shardSubscribers(t, a.rdb, "socket.io#/#blue#") == 1
+	})
+	nsp := c.srv.Of("/")
+
+	_ = nsp.Emit("all", 1)
+	busExpect(t, nsp, "all", all, all...)
+	_ = nsp.To("red").Emit("red", "x")
+	busExpect(t, nsp, "red", all, a1, b1)
+	_ = nsp.To("red", "blue").Emit("red or blue")
+	busExpect(t, nsp, "red or blue", all, a1, b1, b2)
+	_ = nsp.Except("blue").Emit("not blue")
+	busExpect(t, nsp, "not blue", all, a1, a2, c1)
+	_ = nsp.To("red").Except("blue").Emit("red not blue")
+	busExpect(t, nsp, "red not blue", all, a1)
+	_ = nsp.To(b2.id()).Emit("to b2") // a socket id: the main channel
+	busExpect(t, nsp, "to b2", all, b2)
+	_ = nsp.Local().Emit("local")
+	busExpect(t, nsp, "local", all, c1)
+	_ = nsp.Volatile().Emit("volatile")
+	busExpectVolatile(t, nsp, "volatile", all)
+	_ = b.srv.Of("/").To("red").Emit("from b")
+	busExpect(t, nsp, "from b", all, a1, b1)
+	// A socket emitting to a room does not get its own broadcast.
+	if s := a.socket(a1.id()); s != nil {
+		_ = s.To("red").Emit("from a1")
+	}
+	busExpect(t, nsp, "from a1", all, b1)
+
+	// Binary goes as MessagePack and arrives as binary.
+	_ = nsp.To("blue").Emit("bin", []byte{1, 2, 3}, map[string]any{"k": []byte{4}})
+	e := b2.in.take(t, "b2", "bin")
+	var got []byte
+	var obj struct{ K []byte }
+	if err := e.args.Bind(&got, &obj); err != nil || string(got) != "\x01\x02\x03" || string(obj.K) != "\x04" {
+		t.Errorf("binary event: %v %v %v", got, obj, err)
+	}
+	b1.in.take(t, "b1", "bin")
+}
+
+func TestShardedBroadcastWithAck(t *testing.T) {
+	_, nodes := busCluster(t, 3, shardedMaker(nil), nil)
+	var peers []*busPeer
+	for i, n := range nodes {
+		for j := range 3 {
+			peers = append(peers, n.connect(t, "/", fmt.Sprintf("%s%d", n.name, j), map[bool]string{true: "odd"}[(i+j)%2 == 1]))
+		}
+	}
+	nsp := nodes[1].srv.Of("/")
+	res, err := nsp.Timeout(5*time.Second).EmitWithAck(busCtx(t), "ask", "hi")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var from []string
+	for _, r := range res {
+		var v struct{ From, Echo string }
+		if err := r.Bind(&v); err != nil || v.Echo != "hi" {
+			t.Errorf("ack %v: %v", r, err)
+		}
+		from = append(from, v.From)
+	}
+	slices.Sort(from)
+	if want := []string{"A0", "A1", "A2", "B0", "B1", "B2", "C0", "C1", "C2"}; !slices.Equal(from, want) {
+		t.Errorf("acknowledgements from %v, want %v", from, want)
+	}
+	for _, p := range peers {
+		p.in.drain("ask")
+	}
+
+	res, err = nsp.To("odd").Timeout(5*time.Second).EmitWithAck(busCtx(t), "ask", 2)
+	if err != nil || len(res) != 4 {
+		t.Errorf("to odd: %d acknowledgements, %v; want 4", len(res), err)
+	}
+
+	// A client that does not answer: the others' answers and ErrTimeout.
+	peers[4].noAck.Store(true)
+	start := time.Now()
+	res, err = nsp.Timeout(500*time.Millisecond).EmitWithAck(busCtx(t), "ask", 3)
+	if !errors.Is(err, socketio.ErrTimeout) || len(res) != 8 {
+		t.Errorf("with a silent client: %d acknowledgements, %v; want 8 and ErrTimeout", len(res), err)
+	}
+	if d := time.Since(start); d < 500*time.Millisecond || d > 3*time.Second {
+		t.Errorf("returned after %v", d)
+	}
+}
+
+func TestShardedFetchSocketsAndRemoteOperations(t *testing.T) {
+	_, nodes := busCluster(t, 3, shardedMaker(nil), nil)
+	a, b, c := nodes[0], nodes[1], nodes[2]
+	a1 := a.connect(t, "/", "a1", "red")
+	b1 := b.connect(t, "/", "b1", "red,blue")
+	b2 := b.connect(t, "/", "b2", "")
+	c1 := c.connect(t, "/", "c1", "blue")
+	all := []*busPeer{a1, b1, b2, c1}
+
+	socks, err := a.srv.FetchSockets(busCtx(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	byID := map[string]*socketio.RemoteSocket{}
+	for _, s := range socks {
+		byID[s.ID] = s
+	}
+	if len(socks) != 4 || len(byID) != 4 {
+		t.Fatalf("FetchSockets: %d sockets", len(socks))
+	}
+	r := byID[b1.id()]
+	if r == nil || !slices.Equal(r.Rooms, []string{b1.id(), "blue", "red"}) {
+		t.Fatalf("b1 = %+v", r)
+	}
+	if d, _ := r.Data.(map[string]any); d["node"] != "B" || d["name"] != "b1" {
+		t.Errorf("b1 data %#v", r.Data)
+	}
+	if r.Handshake == nil || r.Handshake.Auth["name"] != "b1" || len(r.Handshake.Headers["Upgrade"]) == 0 {
+		t.Errorf("b1 handshake %+v", r.Handshake)
+	}
+	socks, err = c.srv.In("red").Except("blue").FetchSockets(busCtx(t))
+	if err != nil || len(socks) != 1 || socks[0].ID != a1.id() {
+		t.Errorf("FetchSockets(red except blue) = %v, %v", socks, err)
+	}
+
+	// A remote socket can be acted on from any node.
+	if err := byID[b2.id()].Emit("direct", 1); err != nil {
+		t.Fatal(err)
+	}
+	busExpect(t, c.srv.Of("/"), "direct", all, b2)
+	if err := byID[c1.id()].Join("green"); err != nil {
+		t.Fatal(err)
+	}
+	busEventually(t, "c1 joins green", func() bool { return slices.Contains(c.socket(c1.id()).Rooms(), "green") })
+
+	// SocketsJoin, SocketsLeave, DisconnectSockets.
+	if err := a.srv.In("blue").SocketsJoin("sky"); err != nil {
+		t.Fatal(err)
+	}
+	busEventually(t, "blue joins sky", func() bool {
+		return slices.Contains(b.socket(b1.id()).Rooms(), "sky") && slices.Contains(c.socket(c1.id()).Rooms(), "sky")
+	})
+	if slices.Contains(b.socket(b2.id()).Rooms(), "sky") {
+		t.Error("b2 joined sky")
+	}
+	if err := a.srv.SocketsLeave("red"); err != nil {
+		t.Fatal(err)
+	}
+	busEventually(t, "everyone leaves red", func() bool {
+		return !slices.Contains(a.socket(a1.id()).Rooms(), "red") && !slices.Contains(b.socket(b1.id()).Rooms(), "red")
+	})
+	busEventually(t, "red has no channel left", func() bool {
+		return shardSubscribers(t, a.rdb, "socket.io#/#red#") == 0
+	})
+	if err := c.srv.In("sky").DisconnectSockets(false); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []*busPeer{b1, c1} {
+		if e := p.in.take(t, p.name, "#disconnect"); e.reason != "io server disconnect" {
+			t.Errorf("%s disconnected with %q", p.name, e.reason)
+		}
+	}
+	socks, err = b.srv.FetchSockets(busCtx(t))
+	if err != nil || len(socks) != 2 {
+		t.Errorf("after DisconnectSockets: %d sockets, %v", len(socks), err)
+	}
+}
+
+func TestShardedServerSideEmit(t *testing.T) {
+	var mu sync.Mutex
+	got := map[string][]string{}
+	setup := func(n *busNode) {
+		n.srv.Of("/").OnServerSideEmit("hello", func(e *socketio.ServerSideEvent) {
+			var s string
+			if r, ok := e.Args[0].(parser.Raw); ok {
+				_ = r.Decode(&s)
+			}
+			mu.Lock()
+			got[n.name] = append(got[n.name], s)
+			mu.Unlock()
+			e.Ack("hi from " + n.name)
+		})
+	}
+	rs := redistest.Start(t)
+	var nodes []*busNode
+	for _, name := range []string{"A", "B", "C"} {
+		nodes = append(nodes, startBusNode(t, rs, name, shardedMaker(nil), nil, setup))
+	}
+	for _, n := range nodes {
+		busServerCount(t, n, "/", 3)
+	}
+	if err := nodes[0].srv.ServerSideEmit("hello", "one"); err != nil {
+		t.Fatal(err)
+	}
+	busEventually(t, "B and C get hello", func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return len(got["B"]) == 1 && len(got["C"]) == 1
+	})
+	replies, err := nodes[0].srv.Of("/").ServerSideEmitWithAck(busCtx(t), "hello", "two")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var texts []string
+	for _, r := range replies {
+		var s string
+		if raw, ok := r[0].(parser.Raw); !ok || raw.Decode(&s) != nil {
+			t.Fatalf("reply %v", r)
+		}
+		texts = append(texts, s)
+	}
+	slices.Sort(texts)
+	if want := []string{"hi from B", "hi from C"}; !slices.Equal(texts, want) {
+		t.Errorf("replies %q, want %q", texts, want)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(got["A"]) != 0 || !slices.Equal(got["B"], []string{"one", "two"}) {
+		t.Errorf("received %v", got)
+	}
+	if err := nodes[0].srv.ServerSideEmit("connect"); err == nil {
+		t.Error("a reserved event name was accepted")
+	}
+}
+
+func TestShardedServerCountAndNamespaces(t *testing.T) {
+	rs, nodes := busCluster(t, 2, shardedMaker(nil), nil)
+	a, b := nodes[0], nodes[1]
+	c := startBusNode(t, rs, "C", shardedMaker(nil), nil, nil)
+	busServerCount(t, a, "/", 3)
+	busServerCount(t, c, "/chat", 3)
+
+	a1 := a.connect(t, "/", "a1", "")
+	b1 := b.connect(t, "/", "b1", "")
+	ac := a.connect(t, "/chat", "ac", "")
+	bc := b.connect(t, "/chat", "bc", "")
+	all := []*busPeer{a1, b1, ac, bc}
+	_ = c.srv.Of("/chat").Emit("chat only")
+	_ = c.srv.Of("/").Emit("main only")
+	busExpect(t, c.srv.Of("/"), "main only", []*busPeer{a1, b1}, a1, b1)
+	busExpect(t, c.srv.Of("/chat"), "chat only", []*busPeer{ac, bc}, ac, bc)
+	for _, p := range all {
+		if n := len(p.in.drain("chat only")) + len(p.in.drain("main only")); n != 0 {
+			t.Errorf("%s got %d events of another namespace", p.name, n)
+		}
+	}
+	socks, err := c.srv.Of("/chat").FetchSockets(busCtx(t))
+	if err != nil || len(socks) != 2 {
+		t.Errorf("FetchSockets(/chat) = %d sockets, %v", len(socks), err)
+	}
+	// One subscription connection per node serves both namespaces.
+	if n := shardSubscribers(t, a.rdb, "socket.io#/chat#"); n != 3 {
+		t.Errorf("socket.io#/chat# has %d subscribers", n)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), busWait)
+	defer cancel()
+	if err := c.srv.Shutdown(ctx); err != nil {
+		t.Fatal(err)
+	}
+	busServerCount(t, a, "/", 2)
+	busServerCount(t, b, "/chat", 2)
+}
+
+// The room channels follow the rooms, as the subscription mode says.
+func TestShardedSubscriptionModes(t *testing.T) {
+	for _, tc := range []struct {
+		mode redis.SubscriptionMode
+		// channels besides the namespaces' two: {a} and {b} stand for the
+		// ids of the sockets (every socket is in its own room, as in Node)
+		want []string
+	}{
+		{redis.Dynamic, []string{"socket.io#/#room1#", "socket.io#/#room2#"}},
+		{redis.DynamicPrivate, []string{"socket.io#/#room1#", "socket.io#/#room2#", "socket.io#/#{a}#", "socket.io#/#{b}#"}},
+		{redis.Static, nil},
+	} {
+		t.Run(tc.mode.String(), func(t *testing.T) {
+			rs, nodes := busCluster(t, 2, shardedMaker(&redis.ShardedOptions{SubscriptionMode: tc.mode}), nil)
+			a, b := nodes[0], nodes[1]
+			spy := goredis.NewClient(&goredis.Options{Addr: rs.Addr})
+			t.Cleanup(func() { _ = spy.Close() })
+			base := shardChannels(t, spy, "*")
+			if len(base) != 6 { // socket.io#/# and socket.io#/chat#, and each node's own channel of each
+				t.Fatalf("channels at start: %v", base)
+			}
+			a1 := a.connect(t, "/", "a1", "room1,room2")
+			b1 := b.connect(t, "/", "b1", "")
+			var want []string
+			for _, ch := range tc.want {
+				want = append(want, strings.NewReplacer("{a}", a1.id(), "{b}", b1.id()).Replace(ch))
+			}
+			slices.Sort(want)
+			extra := func() []string {
+				var out []string
+				for _, ch := range shardChannels(t, spy, "*") {
+					if !slices.Contains(base, ch) {
+						out = append(out, ch)
+					}
+				}
+				return out
+			}
+			busEventually(t, fmt.Sprintf("channels %v", want), func() bool { return slices.Equal(extra(), want) })
+
+			// A broadcast to one room takes its channel when the mode has
+			// one (a spy on it sees it), and arrives.
+			ps := spy.SSubscribe(context.Background(), "socket.io#/#room1#")
+			if _, err := ps.Receive(busCtx(t)); err != nil {
+				t.Fatal(err)
+			}
+			_ = b.srv.To("room1").Emit("r1")
+			busExpect(t, b.srv.Of("/"), "r1", []*busPeer{a1, b1}, a1)
+			ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+			m, err := ps.ReceiveMessage(ctx)
+			cancel()
+			if tc.mode == redis.Static {
+				if err == nil {
+					t.Errorf("static mode used the room channel: %s", m.Payload)
+				}
+			} else if err != nil || !strings.Contains(m.Payload, `"rooms":["room1"]`) {
+				t.Errorf("room channel: %v, %v", m, err)
+			}
+			_ = ps.Close()
+
+			// Leaving deletes the room and its channel; a socket's own
+			// channel goes with the socket.
+			if s := a.socket(a1.id()); s != nil {
+				s.Leave("room1")
+			}
+			want = slices.DeleteFunc(want, func(ch string) bool { return ch == "socket.io#/#room1#" })
+			busEventually(t, fmt.Sprintf("channels %v after leaving room1", want), func() bool { return slices.Equal(extra(), want) })
+			a1.sock.Disconnect()
+			b1.sock.Disconnect()
+			busEventually(t, "no room channel after the disconnections", func() bool { return len(extra()) == 0 })
+		})
+	}
+}
+
+// The messages are those of Node's sharded adapter, and a node reads
+// what Node writes.
+func TestShardedWire(t *testing.T) {
+	rs, nodes := busCluster(t, 1, shardedMaker(nil), nil)
+	a := nodes[0]
+	a1 := a.connect(t, "/", "a1", "red")
+	spy := goredis.NewClient(&goredis.Options{Addr: rs.Addr})
+	t.Cleanup(func() { _ = spy.Close() })
+	ps := spy.SSubscribe(context.Background(), "socket.io#/#", "socket.io#/#red#")
+	defer ps.Close()
+	for range 2 {
+		if _, err := ps.Receive(busCtx(t)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	next := func() *goredis.Message {
+		t.Helper()
+		ctx, cancel := context.WithTimeout(context.Background(), busWait)
+		defer cancel()
+		m, err := ps.ReceiveMessage(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return m
+	}
+	uid := func(payload string) string {
+		var m struct{ UID string }
+		_ = json.Unmarshal([]byte(payload), &m)
+		return m.UID
+	}
+	_ = a.srv.Emit("hello", "world", 1)
+	m := next()
+	u := uid(m.Payload)
+	if want := `{"uid":"` + u + `","nsp":"/","type":3,"data":{"opts":{"rooms":[],"except":[],"flags":{}},"packet":{"type":2,"data":["hello","world",1],"nsp":"/"}}}`; m.Channel != "socket.io#/#" || m.Payload != want || len(u) != 16 {
+		t.Errorf("broadcast on %s:\n %s\nwant\n %s", m.Channel, m.Payload, want)
+	}
+	_ = a.srv.To("red").Except("x").Compress(false).Emit("r")
+	if m := next(); m.Channel != "socket.io#/#red#" || m.Payload != `{"uid":"`+u+`","nsp":"/","type":3,"data":{"opts":{"rooms":["red"],"except":["x"],"flags":{"compress":false}},"packet":{"type":2,"data":["r"],"nsp":"/"}}}` {
+		t.Errorf("room broadcast on %s: %s", m.Channel, m.Payload)
+	}
+	_ = a.srv.In("red").SocketsJoin("blue")
+	if m := next(); m.Channel != "socket.io#/#" || m.Payload != `{"uid":"`+u+`","nsp":"/","type":4,"data":{"opts":{"rooms":["red"],"except":[],"flags":{}},"rooms":["blue"]}}` {
+		t.Errorf("SOCKETS_JOIN on %s: %s", m.Channel, m.Payload)
+	}
+	_ = a.srv.Emit("bin", []byte{0xff})
+	if m := next(); m.Payload[0] == '{' || !strings.Contains(m.Payload, "\xc4\x01\xff") {
+		t.Errorf("binary broadcast not MessagePack: %q", m.Payload)
+	}
+	for _, ev := range []string{"hello", "r", "bin"} {
+		a1.in.take(t, "a1", ev)
+	}
+
+	// From Node: JSON on the room channel, MessagePack on the main one,
+	// garbage (dropped), another namespace (ignored).
+	pub := func(channel, payload string) {
+		t.Helper()
+		if err := spy.SPublish(context.Background(), channel, payload).Err(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	pub("socket.io#/#red#", `{"uid":"0123456789abcdef","nsp":"/","type":3,"data":{"packet":{"type":2,"data":["from node",{"a":1}],"nsp":"/"},"opts":{"rooms":["red"],"except":[],"flags":{}}}}`)
+	pub("socket.io#/#", "\x00\xff garbage")
+	pub("socket.io#/#", `{"uid":"0123456789abcdef","nsp":"/chat","type":3,"data":{"packet":{"type":2,"data":["wrong nsp"],"nsp":"/chat"},"opts":{"rooms":[],"except":[],"flags":{}}}}`)
+	// notepack.encode({uid, nsp: "/", type: 3, data: {packet: {type: 2, data: ["mp", Buffer<01>], nsp: "/"}, opts: {rooms: [], except: [], flags: {}}}})
+	pub("socket.io#/#", "\x84\xa3uid\xb00123456789abcdef\xa3nsp\xa1/\xa4type\x03\xa4data\x82\xa6packet\x83\xa4type\x02\xa4data\x92\xa2mp\xc4\x01\x01\xa3nsp\xa1/\xa4opts\x83\xa5rooms\x90\xa6except\x90\xa5flags\x80")
+	e := a1.in.take(t, "a1", "from node")
+	var obj map[string]int
+	if err := e.args.Bind(&obj); err != nil || obj["a"] != 1 {
+		t.Errorf("from node: %v %v", obj, err)
+	}
+	e = a1.in.take(t, "a1", "mp")
+	var b []byte
+	if err := e.args.Bind(&b); err != nil || len(b) != 1 || b[0] != 1 {
+		t.Errorf("mp: %v %v", b, err)
+	}
+	busExpect(t, a.srv.Of("/"), "wrong nsp", []*busPeer{a1})
+}
+
+// A Redis outage: nodes survive, local delivery goes on, requests time
+// out, OnRedisState reports the loss and the return, and the cluster
+// works again.
+func TestShardedRedisOutage(t *testing.T) {
+	rs, nodes := busCluster(t, 2, shardedMaker(&redis.ShardedOptions{RequestTimeout: 500 * time.Millisecond}), nil)
+	a, b := nodes[0], nodes[1]
+	a1 := a.connect(t, "/", "a1", "")
+	b1 := b.connect(t, "/", "b1", "")
+	all := []*busPeer{a1, b1}
+	_ = a.srv.Emit("before")
+	busExpect(t, a.srv.Of("/"), "before", all, a1, b1)
+
+	// Traffic from A all along: its own client gets every event.
+	traffic := busTraffic(a, "t")
+	rs.Stop()
+	for _, n := range nodes {
+		busState(t, n, false)
+	}
+	_ = a.srv.Emit("during")
+	if e := a1.in.take(t, "a1", "during"); len(e.args) != 0 {
+		t.Errorf("during: %v", e.args)
+	}
+	start := time.Now()
+	socks, err := a.srv.FetchSockets(busCtx(t))
+	if !errors.Is(err, adapter.ErrTimeout) || len(socks) != 1 {
+		t.Errorf("FetchSockets during the outage: %d sockets, %v", len(socks), err)
+	}
+	if d := time.Since(start); d > 3*time.Second {
+		t.Errorf("FetchSockets took %v", d)
+	}
+	if _, err := a.srv.Timeout(300*time.Millisecond).EmitWithAck(busCtx(t), "ask", 1); !errors.Is(err, socketio.ErrTimeout) {
+		t.Errorf("EmitWithAck during the outage: %v", err)
+	}
+
+	rs.Restart()
+	for _, n := range nodes {
+		busState(t, n, true)
+	}
+	busServerCount(t, a, "/", 2)
+	// Broadcasts cross again (the subscriptions are back).
+	busEventually(t, "a broadcast from A reaches b1", func() bool {
+		_ = a.srv.Emit("after")
+		time.Sleep(20 * time.Millisecond)
+		return len(b1.in.drain("after")) > 0
+	})
+	socks, err = b.srv.FetchSockets(busCtx(t))
+	if err != nil || len(socks) != 2 {
+		t.Errorf("FetchSockets after the outage: %d sockets, %v", len(socks), err)
+	}
+	traffic.check(t, a1, b1)
+}
+
+// busTrafficRun emits numbered events from a node until checked.
+type busTrafficRun struct {
+	event string
+	stop  chan struct{}
+	done  chan int
+}
+
+// busTraffic emits event 1, 2, ... from n every 2ms until check.
+func busTraffic(n *busNode, event string) *busTrafficRun {
+	r := &busTrafficRun{event: event, stop: make(chan struct{}), done: make(chan int, 1)}
+	go func() {
+		i := 0
+		tick := time.NewTicker(2 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-r.stop:
+				r.done <- i
+				return
+			case <-tick.C:
+			}
+			i++
+			_ = n.srv.Emit(event, i)
+		}
+	}()
+	return r
+}
+
+// check stops the traffic, and checks that local got every event, in
+// order, and remote some, in order, the last ones included.
+func (r *busTrafficRun) check(t *testing.T, local, remote *busPeer) {
+	t.Helper()
+	close(r.stop)
+	n := <-r.done
+	values := func(p *busPeer) []int {
+		var out []int
+		for _, e := range p.in.drain(r.event) {
+			var i int
+			_ = e.args.Bind(&i)
+			out = append(out, i)
+		}
+		return out
+	}
+	var got, far []int
+	busEventually(t, fmt.Sprintf("%s and %s get %s %d", local.name, remote.name, r.event, n), func() bool {
+		got = append(got, values(local)...)
+		far = append(far, values(remote)...)
+		return len(got) >= n && len(far) > 0 && far[len(far)-1] == n
+	})
+	for i, v := range got {
+		if v != i+1 {
+			t.Fatalf("%s got %s %v... at %d: want each of 1..%d once, in order", local.name, r.event, got[max(0, i-2):min(len(got), i+3)], i, n)
+		}
+	}
+	if !slices.IsSorted(far) || len(slices.Compact(slices.Clone(far))) != len(far) {
+		t.Errorf("%s got %s out of order or twice: %v", remote.name, r.event, far)
+	}
+	if len(far) == n {
+		t.Logf("%s got every event: the outage was shorter than the traffic's period?", remote.name)
+	}
+}
+
+// busState waits for OnRedisState(up) on n.
+func busState(t *testing.T, n *busNode, up bool) {
+	t.Helper()
+	timer := time.NewTimer(busWait)
+	defer timer.Stop()
+	for {
+		select {
+		case got := <-n.states:
+			if got == up {
+				return
+			}
+		case <-timer.C:
+			t.Fatalf("%s: no OnRedisState(%v)", n.name, up)
+		}
+	}
+}
+
+// busRouter sends each request to the node of the moment (503 when
+// none): a client that reconnects reaches another node.
+type busRouter struct {
+	mu   sync.Mutex
+	to   http.Handler
+	hits atomic.Int64
+}
+
+func (r *busRouter) set(h http.Handler) {
+	r.mu.Lock()
+	r.to = h
+	r.mu.Unlock()
+}
+
+func (r *busRouter) ServeHTTP(w http.ResponseWriter, req *http.Request) {
+	r.mu.Lock()
+	h := r.to
+	r.mu.Unlock()
+	r.hits.Add(1)
+	if h == nil {
+		http.Error(w, "no node", http.StatusServiceUnavailable)
+		return
+	}
+	h.ServeHTTP(w, req)
+}
