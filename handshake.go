@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"net"
+	"net/http"
 	"time"
 
 	"github.com/go-sio/socketio/adapter"
@@ -27,8 +28,17 @@ func buildHandshake(conn *engineio.Session, auth map[string]any) *Handshake {
 	if auth == nil {
 		auth = map[string]any{}
 	}
+	// Node's handshake.headers holds every request header, host included;
+	// Go keeps the host apart.
+	headers := r.Header.Clone()
+	if headers == nil {
+		headers = http.Header{}
+	}
+	if r.Host != "" {
+		headers.Set("Host", r.Host)
+	}
 	return &Handshake{
-		Headers: r.Header,
+		Headers: headers,
 		Time:    now.Format(jsDate),
 		Address: addr,
 		XDomain: r.Header.Get("Origin") != "",

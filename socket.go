@@ -456,7 +456,11 @@ func (s *Socket) cancelAck(id uint64) {
 
 // Details implements adapter.Socket.
 func (s *Socket) Details() adapter.SocketDetails {
-	return adapter.SocketDetails{ID: s.id, Handshake: s.handshake, Rooms: s.Rooms(), Data: s.Data()}
+	data := s.Data()
+	if data == nil {
+		data = map[string]any{} // Node's socket.data starts as {}
+	}
+	return adapter.SocketDetails{ID: s.id, Handshake: s.handshake, Rooms: s.Rooms(), Data: data}
 }
 
 // --- rooms --------------------------------------------------------------

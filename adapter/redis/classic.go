@@ -41,7 +41,7 @@ func NewAdapter(d Driver, opts *Options) adapter.Factory {
 var ErrClassicClosed = errors.New("socketio: redis adapter closed")
 
 // RequestTimeoutError is returned when the other nodes do not all answer
-// a FetchSockets or AllRooms request within Options.RequestsTimeout; its
+// a FetchSockets or AllRooms request within Options.RequestTimeout; its
 // text is that of Node.js. It wraps adapter.ErrTimeout (socketio.ErrTimeout).
 // ServerSideEmit returns *adapter.ErrTimeoutReached instead, as Node.js.
 type RequestTimeoutError struct {
@@ -383,7 +383,7 @@ func (a *ClassicAdapter) Broadcast(p *parser.Packet, opts adapter.BroadcastOptio
 // BroadcastWithAck publishes p as a BROADCAST request (MessagePack) and
 // sends it to the local sockets; the other nodes answer with their client
 // counts and their clients' acknowledgements (the first argument of each,
-// as Node.js), taken until opts.Flags.Timeout (Options.RequestsTimeout
+// as Node.js), taken until opts.Flags.Timeout (Options.RequestTimeout
 // when it is 0).
 func (a *ClassicAdapter) BroadcastWithAck(p *parser.Packet, opts adapter.BroadcastOptions, clientCount func(int), ack func([]any)) error {
 	if !opts.Flags.Local {
@@ -453,7 +453,7 @@ func (a *ClassicAdapter) DisconnectSockets(opts adapter.BroadcastOptions, close 
 
 // FetchSockets returns the selected sockets of every node. It waits for
 // an answer from each other node for opts.Flags.Timeout, or
-// Options.RequestsTimeout when that is 0, and returns what it got with a
+// Options.RequestTimeout when that is 0, and returns what it got with a
 // *RequestTimeoutError when some are missing.
 func (a *ClassicAdapter) FetchSockets(ctx context.Context, opts adapter.BroadcastOptions) ([]adapter.SocketDetails, error) {
 	local, _ := a.Memory.FetchSockets(ctx, opts)
@@ -521,7 +521,7 @@ func (a *ClassicAdapter) localRooms() []adapter.Room {
 
 // ServerSideEmit sends an event to the other nodes. With ack, it waits for
 // one reply from each (ack gets each as a one-element slice, nil when the
-// reply has no argument) for Options.RequestsTimeout, bounded by ctx, and
+// reply has no argument) for Options.RequestTimeout, bounded by ctx, and
 // returns *adapter.ErrTimeoutReached when some are missing.
 func (a *ClassicAdapter) ServerSideEmit(ctx context.Context, event string, args []any, ack func([]any)) error {
 	data := append([]any{event}, args...)
@@ -549,7 +549,7 @@ func (a *ClassicAdapter) ServerSideEmit(ctx context.Context, event string, args 
 }
 
 // request publishes a request and waits for its answers, the timeout
-// (Options.RequestsTimeout when 0), ctx or Close.
+// (Options.RequestTimeout when 0), ctx or Close.
 func (a *ClassicAdapter) request(ctx context.Context, timeout time.Duration, id string, r *classicPending, payload []byte, timedOut func(got, want int) error) error {
 	if timeout <= 0 {
 		timeout = a.f.cfg.timeout

@@ -20,8 +20,8 @@ func ExampleNewAdapter() {
 	defer rdb.Close()
 	io := socketio.NewServer(&socketio.ServerOptions{
 		Adapter: redis.NewAdapter(redis.GoRedis(rdb), &redis.Options{
-			RequestsTimeout: 3 * time.Second,
-			Logger:          slog.Default(),
+			RequestTimeout: 3 * time.Second,
+			Logger:         slog.Default(),
 			OnRedisState: func(up bool, err error) {
 				log.Printf("redis subscription up: %v (%v)", up, err)
 			},

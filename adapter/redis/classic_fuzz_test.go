@@ -157,7 +157,7 @@ func FuzzClassicMessage(f *testing.F) {
 	}
 	d := &fakeDriver{}
 	nsp := &fakeNamespace{sockets: []*fakeSocket{{id: "s1"}, {id: "s2"}}}
-	a := NewAdapter(d, &Options{RequestsTimeout: time.Second})(nsp).(*ClassicAdapter)
+	a := NewAdapter(d, &Options{RequestTimeout: time.Second})(nsp).(*ClassicAdapter)
 	nsp.a = a
 	if err := a.Init(); err != nil {
 		f.Fatal(err)

@@ -14,12 +14,12 @@ type Options struct {
 	// Default "socket.io". Every node of a cluster must use the same.
 	Key string
 
-	// RequestsTimeout bounds the wait for the other nodes' answers to
+	// RequestTimeout bounds the wait for the other nodes' answers to
 	// FetchSockets, ServerSideEmit with an acknowledgement and AllRooms,
 	// and how long the acknowledgements of a BroadcastWithAck without a
 	// timeout of its own are taken. It also bounds each command sent to
 	// Redis. Default 5s.
-	RequestsTimeout time.Duration
+	RequestTimeout time.Duration
 
 	// PublishOnSpecificResponseChannel makes this node answer a request
 	// on the requester's own channel "<Key>-response#<nsp>#<uid>#"
@@ -64,7 +64,7 @@ func newClassicConfig(o *Options) classicConfig {
 	}
 	c := classicConfig{
 		key:             opts.Key,
-		timeout:         opts.RequestsTimeout,
+		timeout:         opts.RequestTimeout,
 		specificChannel: opts.PublishOnSpecificResponseChannel,
 		log:             opts.Logger,
 		onState:         opts.OnRedisState,

@@ -706,7 +706,7 @@ func TestClassicServerSideEmit(t *testing.T) {
 		args []any
 	}
 	events := make(chan got, 16)
-	_, nodes := cluster(t, 3, &redis.Options{RequestsTimeout: time.Second}, func(n *node) {
+	_, nodes := cluster(t, 3, &redis.Options{RequestTimeout: time.Second}, func(n *node) {
 		nsp := n.srv.Of("/")
 		nsp.OnServerSideEmit("hello", func(e *socketio.ServerSideEvent) {
 			events <- got{n.name, e.Args}
@@ -896,7 +896,7 @@ func TestClassicNamespaces(t *testing.T) {
 // --- failures ------------------------------------------------------------------------
 
 func TestClassicRequestTimeout(t *testing.T) {
-	rs, nodes := cluster(t, 2, &redis.Options{RequestsTimeout: 300 * time.Millisecond}, func(n *node) {
+	rs, nodes := cluster(t, 2, &redis.Options{RequestTimeout: 300 * time.Millisecond}, func(n *node) {
 		n.srv.Of("/").OnServerSideEmit("hello", func(e *socketio.ServerSideEvent) { e.Ack("hi") })
 	})
 	a := nodes[0].connect(t, "/", "a", "")
@@ -938,7 +938,7 @@ func TestClassicRequestTimeout(t *testing.T) {
 
 func TestClassicRedisOutage(t *testing.T) {
 	logs := &logRecorder{}
-	rs, nodes := cluster(t, 2, &redis.Options{RequestsTimeout: time.Second, Logger: slog.New(logs)}, nil)
+	rs, nodes := cluster(t, 2, &redis.Options{RequestTimeout: time.Second, Logger: slog.New(logs)}, nil)
 	a := nodes[0].connect(t, "/", "a", "")
 	b := nodes[1].connect(t, "/", "b", "")
 	A := nodes[0].srv
@@ -1208,7 +1208,7 @@ func TestClassicWireFromNode(t *testing.T) {
 
 func TestClassicWireRequests(t *testing.T) {
 	// What a Go node sends, answered by a fake Node.js node.
-	rs, nodes := cluster(t, 1, &redis.Options{RequestsTimeout: 2 * time.Second}, nil)
+	rs, nodes := cluster(t, 1, &redis.Options{RequestTimeout: 2 * time.Second}, nil)
 	a := nodes[0].connect(t, "/", "a", "")
 	A := nodes[0].srv
 	uid := nodes[0].classic("/").UID()

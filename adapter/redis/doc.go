@@ -48,7 +48,7 @@
 // fire-and-forget; FetchSockets, AllRooms and ServerSideEmit with an
 // acknowledgement wait for one answer per other node, counted with PUBSUB
 // NUMSUB of the request channel (ServerCount), for at most
-// Options.RequestsTimeout (5s by default). A broadcast with
+// Options.RequestTimeout (5s by default). A broadcast with
 // acknowledgements learns each node's client count, then takes the first
 // argument of each client's acknowledgement, until the broadcast's
 // timeout; a node that receives one gives the packet an ack id of its own.
@@ -86,5 +86,5 @@
 // server-side event from another node runs its handlers on a goroutine of
 // its own, so that they may wait for the cluster themselves. Close waits
 // for these goroutines, and for the queue to empty (at most
-// Options.RequestsTimeout): none outlives the last Close.
+// Options.RequestTimeout): none outlives the last Close.
 package redis
