@@ -474,6 +474,9 @@ func (s *Socket) onPacket(p *parser.Packet) {
 			s.enqueue(func() { s.dispatch(p) })
 		}
 	case parser.Ack:
+		if !p.HasID {
+			return // acks[undefined] in socket.io-client: no ack of ours (ours start at 0)
+		}
 		s.mu.Lock()
 		a := s.acks[p.ID]
 		delete(s.acks, p.ID)

@@ -333,7 +333,7 @@ func (srv *Server) handshake(w http.ResponseWriter, r *http.Request, q map[strin
 	link := &wsLink{s: s}
 	c, err := srv.ws.accept(w, r, link)
 	if err != nil {
-		srv.removeSession(s)
+		srv.discard(s)
 		return
 	}
 	s.mu.Lock()
@@ -364,6 +364,21 @@ func (srv *Server) upgrade(w http.ResponseWriter, r *http.Request, s *Session) {
 		c.close() // link's events are no-ops: c is not s's probe
 	}
 	c.readLoop()
+}
+
+// discard drops a session whose WebSocket handshake failed. It never
+// opened: no hook or handler hears of it, but it no longer counts as a
+// client and a Shutdown waiting for it is released.
+func (srv *Server) discard(s *Session) {
+	s.mu.Lock()
+	wasClosed := s.state == stateClosed
+	s.state = stateClosed
+	s.mu.Unlock()
+	if !wasClosed {
+		close(s.closed)
+		srv.open.Add(-1)
+	}
+	srv.removeSession(s)
 }
 
 func (srv *Server) removeSession(s *Session) {

@@ -1,6 +1,8 @@
 package engineio
 
 import (
+	"errors"
+	"net"
 	"time"
 
 	"github.com/go-sio/socketio/engineio/packet"
@@ -154,11 +156,17 @@ func (s *Session) wsWriteLoop(c *wsConn) {
 				s.mu.Lock()
 				s.writing = false
 				s.mu.Unlock()
-				if isNormalClose(err) {
+				switch {
+				case errors.Is(err, net.ErrClosed):
+					// The connection is closing on our side (the read
+					// loop answers the peer's close frame, or reports an
+					// error): its end closes the session. Closing it here
+					// would cut the closing handshake short.
+				case isNormalClose(err):
 					// The client closed while we wrote: Node reports the
 					// close, not the failed write.
 					s.closeWith(ReasonTransportClose, nil)
-				} else {
+				default:
 					s.closeWith(ReasonTransportError, err)
 				}
 				return

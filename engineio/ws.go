@@ -8,6 +8,7 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -78,8 +79,37 @@ func (a *wsAcceptor) accept(w http.ResponseWriter, r *http.Request, h wsHandler)
 	return wc, nil
 }
 
+// errMalformedFrame ends a connection whose frame made the library panic.
+var errMalformedFrame = errors.New("engineio: malformed WebSocket frame")
+
 // readLoop reads frames until the connection ends. It blocks.
-func (c *wsConn) readLoop() { c.c.ReadLoop() }
+//
+// gws v1.9.1 panics on a frame whose 64-bit length has its top bit set
+// (it allocates the length, negative as an int): one 14-byte frame from a
+// peer. Such a panic ends this connection alone, as a protocol error,
+// instead of the process (the client's read loop runs on a goroutine of
+// its own) or, on a server, a session that would never close.
+func (c *wsConn) readLoop() {
+	defer func() {
+		r := recover()
+		if r == nil {
+			return
+		}
+		_ = c.c.SetWriteDeadline(time.Now().Add(250 * time.Millisecond))
+		c.mu.Lock()
+		reported := c.readClosed
+		c.readClosed = true
+		if !reported {
+			_ = c.c.WriteClose(1002, nil) // protocol error
+		}
+		c.mu.Unlock()
+		_ = c.c.NetConn().Close()
+		if !reported {
+			c.h.onClose(c, fmt.Errorf("%w: %v", errMalformedFrame, r))
+		}
+	}()
+	c.c.ReadLoop()
+}
 
 // writeText writes one text frame made of a one-byte prefix and data, without
 // copying data.

@@ -177,6 +177,14 @@ func (c *JSON) deconstruct(v any, atts *[][]byte) (any, error) {
 		if x == nil {
 			return nil, nil
 		}
+		// The same slice twice (a relayed packet whose placeholders name
+		// one attachment many times) travels once: one copy per
+		// placeholder would let a client amplify what it sends.
+		for i, a := range *atts {
+			if len(a) == len(x) && (len(x) == 0 || &a[0] == &x[0]) {
+				return placeholder{Placeholder: true, Num: i}, nil
+			}
+		}
 		*atts = append(*atts, x)
 		return placeholder{Placeholder: true, Num: len(*atts) - 1}, nil
 	case Raw:
@@ -187,12 +195,10 @@ func (c *JSON) deconstruct(v any, atts *[][]byte) (any, error) {
 		if err != nil {
 			return nil, err
 		}
-		n := len(*atts)
-		v, err := c.deconstruct(tree, atts)
-		if err == nil && len(*atts) == n && isJSON(x.codec) {
+		if isJSON(x.codec) && !c.hasBinary(tree) {
 			return x, nil // no binary value after all: relay it as is
 		}
-		return v, err
+		return c.deconstruct(tree, atts)
 	}
 	return c.deconstructValue(reflect.ValueOf(v), atts)
 }
