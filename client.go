@@ -18,7 +18,8 @@ type client struct {
 	dec  parser.Decoder
 
 	mu      sync.Mutex
-	sockets map[string]*Socket // by namespace name
+	sockets map[string]*Socket  // by namespace name
+	dynamic map[string]struct{} // dynamic namespaces joined or tried; nil until the first
 	closed  bool
 	timer   *time.Timer // connectTimeout, until a namespace is joined
 }
@@ -95,7 +96,11 @@ func (c *client) connect(p *parser.Packet) {
 	if r, ok := p.Data.(parser.Raw); ok && !r.IsZero() {
 		_ = r.Decode(&auth) // the decoder checked it is an object
 	}
-	n := c.srv.lookupNamespace(p.Namespace, auth)
+	n, err := c.srv.lookupNamespace(p.Namespace, auth, c.admitDynamic)
+	if err != nil {
+		c.connectError(p.Namespace, err)
+		return
+	}
 	if n == nil {
 		c.connectError(p.Namespace, &ConnectError{Message: "Invalid namespace"})
 		return
@@ -109,6 +114,29 @@ func (c *client) connect(p *parser.Packet) {
 	c.sockets[n.name] = s
 	c.mu.Unlock()
 	s.enqueueFinal(func() { n.add(s, auth) })
+}
+
+// admitDynamic reports whether the connection may join the dynamic
+// namespace name: one it joined (or tried to) before, or a new one while
+// it is under MaxNamespacesPerConnection, which it then counts.
+func (c *client) admitDynamic(name string) bool {
+	limit := c.srv.cfg.maxNamespaces
+	if limit < 0 {
+		return true
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if _, ok := c.dynamic[name]; ok {
+		return true
+	}
+	if len(c.dynamic) >= limit {
+		return false
+	}
+	if c.dynamic == nil {
+		c.dynamic = make(map[string]struct{})
+	}
+	c.dynamic[name] = struct{}{}
+	return true
 }
 
 // connectError answers a refused CONNECT.

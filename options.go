@@ -47,6 +47,17 @@ type ServerOptions struct {
 	// handlers; a client past it is disconnected (reason "forced server
 	// close"). Default 1024.
 	MaxPendingEvents int
+	// MaxNamespacesPerConnection bounds the distinct dynamic namespaces
+	// (those a ParentNamespace of OfFunc or OfRegexp creates on demand)
+	// that one connection may join, or try to join, over its life: each
+	// such CONNECT may create a namespace and its adapter, so without a
+	// bound one client could create them without end. Joining a namespace
+	// the connection has joined before is free, and namespaces declared
+	// with Of do not count. A CONNECT past the bound is refused with a
+	// CONNECT_ERROR {"message":"Too many namespaces"} before any namespace
+	// is created; the connection and its other sockets stay open. Default
+	// 100; a negative value removes the bound. (Node has no such bound.)
+	MaxNamespacesPerConnection int
 
 	// Logger receives logs of both layers. Nil: silent.
 	Logger *slog.Logger
@@ -109,6 +120,7 @@ type serverConfig struct {
 	adapter          adapter.Factory
 	cleanupChildren  bool
 	maxPendingEvents int
+	maxNamespaces    int // dynamic namespaces per connection; <0: no bound
 	log              *slog.Logger
 	hooks            Hooks
 	clientFiles      fs.FS
@@ -128,6 +140,7 @@ func newServerConfig(o *ServerOptions) (serverConfig, engineio.ServerOptions) {
 		adapter:          opts.Adapter,
 		cleanupChildren:  opts.CleanupEmptyChildNamespaces,
 		maxPendingEvents: opts.MaxPendingEvents,
+		maxNamespaces:    opts.MaxNamespacesPerConnection,
 		log:              opts.Logger,
 		hooks:            opts.Hooks,
 		clientFiles:      opts.ClientFiles,
@@ -149,6 +162,9 @@ func newServerConfig(o *ServerOptions) (serverConfig, engineio.ServerOptions) {
 	}
 	if c.maxPendingEvents <= 0 {
 		c.maxPendingEvents = 1024
+	}
+	if c.maxNamespaces == 0 {
+		c.maxNamespaces = 100
 	}
 	if r := opts.ConnectionStateRecovery; r != nil {
 		c.recovery = &adapter.RecoveryConfig{

@@ -106,22 +106,34 @@ func (srv *Server) OfRegexp(re *regexp.Regexp) *ParentNamespace {
 	return srv.OfFunc(func(name string, _ map[string]any) bool { return re.MatchString(name) })
 }
 
+// errTooManyNamespaces refuses a CONNECT past MaxNamespacesPerConnection.
+var errTooManyNamespaces = &ConnectError{Message: "Too many namespaces"}
+
 // lookupNamespace finds the namespace a CONNECT names, creating a dynamic
-// child when a parent accepts it.
-func (srv *Server) lookupNamespace(name string, auth map[string]any) *Namespace {
+// child when a parent accepts it. admit is asked before a dynamic
+// namespace is joined or created; when it refuses, lookupNamespace
+// returns errTooManyNamespaces. A nil namespace and error: no such
+// namespace.
+func (srv *Server) lookupNamespace(name string, auth map[string]any, admit func(name string) bool) (*Namespace, error) {
 	srv.mu.RLock()
 	n := srv.nsps[name]
 	parents := srv.parents
 	srv.mu.RUnlock()
 	if n != nil {
-		return n
+		if n.parent != nil && !admit(name) {
+			return nil, errTooManyNamespaces
+		}
+		return n, nil
 	}
 	for _, p := range parents {
 		if p.accept(name, auth) {
-			return p.child(name)
+			if !admit(name) {
+				return nil, errTooManyNamespaces
+			}
+			return p.child(name), nil
 		}
 	}
-	return nil
+	return nil, nil
 }
 
 func (srv *Server) removeNamespace(n *Namespace) {

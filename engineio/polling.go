@@ -157,10 +157,14 @@ func (s *Session) servePost(w http.ResponseWriter, r *http.Request, jsonp bool) 
 		return
 	}
 	s.posting = true
+	// Until the body is read, closing the session cuts the read short.
+	rc := http.NewResponseController(w)
+	s.abortPost = func() { _ = rc.SetReadDeadline(time.Now()) }
 	s.mu.Unlock()
 	defer func() {
 		s.mu.Lock()
 		s.posting = false
+		s.abortPost = nil
 		s.mu.Unlock()
 	}()
 
@@ -175,8 +179,15 @@ func (s *Session) servePost(w http.ResponseWriter, r *http.Request, jsonp bool) 
 		return
 	}
 	body, err := io.ReadAll(io.LimitReader(r.Body, limit+1))
+	s.mu.Lock()
+	s.abortPost = nil // read: a close from now on leaves the connection alone
+	s.mu.Unlock()
 	if err != nil {
 		s.closeWith(ReasonTransportError, fmt.Errorf("engineio: data request connection closed prematurely: %w", err))
+		// The body was not taken (its client is gone, or the session
+		// closed and cut the read short): no 200 for it.
+		w.Header().Set("Connection", "close")
+		w.WriteHeader(http.StatusBadRequest)
 		return
 	}
 	if int64(len(body)) > limit {

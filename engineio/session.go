@@ -71,6 +71,7 @@ type Session struct {
 	// polling
 	poll       chan struct{} // signalled when the pending GET should look again; nil if none
 	posting    bool          // a POST is being read
+	abortPost  func()        // cuts the read of that POST's body short; nil if none
 	finalPkt   packet.Type   // what a pending GET answers once the session is closed
 	lateGET    bool          // closed by the client with no GET pending: answer one late GET
 	closeTimer *time.Timer
@@ -257,6 +258,12 @@ func (s *Session) closeWith(reason string, cause error) {
 	}
 	late := s.lateGET
 	s.signalPollLocked()
+	if s.abortPost != nil {
+		// As Node destroys the data request of a closing transport: a
+		// body still arriving would hold its request and connection.
+		s.abortPost()
+		s.abortPost = nil
+	}
 	ws, probe := s.ws, s.probeConn
 	s.endUpgradeLocked()
 	s.mu.Unlock()

@@ -15,13 +15,15 @@ func TestOrderAndBound(t *testing.T) {
 	var mu sync.Mutex
 	var got []int
 	release := make(chan struct{})
-	q.Push(func() { <-release }) // holds the goroutine: later jobs wait
+	started := make(chan struct{})
+	q.Push(func() { close(started); <-release }) // holds the goroutine: later jobs wait
+	<-started                                    // running, it no longer counts as waiting
 	for i := 0; i < 100; i++ {
-		if !q.TryPush(func() { mu.Lock(); got = append(got, i); mu.Unlock() }, 101) {
+		if !q.TryPush(func() { mu.Lock(); got = append(got, i); mu.Unlock() }, 100) {
 			t.Fatalf("job %d refused below the bound", i)
 		}
 	}
-	if q.TryPush(func() {}, 101) {
+	if q.TryPush(func() {}, 100) {
 		t.Fatal("job accepted past the bound")
 	}
 	close(release)
