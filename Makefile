@@ -5,9 +5,9 @@ NODE_DIR  := e2e/node
 CHAT_DIR  := examples/chat
 BROWSER_DIR := examples/chat/e2e
 # MODULES are the Go modules of the repository (tied by go.work).
-MODULES   := . adapter/redis
+MODULES   := . adapter/redis examples/chat bench
 
-.PHONY: test check vet fmt unit fuzz e2e-deps interop conformance-server chat chat-deps browser-deps chromium redis
+.PHONY: test check vet fmt unit fuzz e2e-deps interop conformance-server chat chat-deps browser-deps chromium redis bench-crossnode
 
 ## test: everything CI runs: format, vet, unit, e2e and browser tests under -race, bounded fuzzing
 test: check e2e-deps chat-deps browser-deps redis unit fuzz
@@ -42,10 +42,19 @@ $(NODE_DIR)/node_modules/.package-lock.json: $(NODE_DIR)/package-lock.json
 conformance-server:
 	$(GO) run ./e2e/conformance/server -addr 127.0.0.1:3000
 
-## chat: the socket.io tutorial's chat app (examples/chat) on ADDR (default localhost:3000),
-## messages in the SQLite file DB (default chat.db here); both may be given as variables or env
+## chat: the socket.io tutorial's chat app (examples/chat, its own module) on ADDR (default
+## localhost:3000), messages in the SQLite file DB (default chat.db here); with REDIS_URL (and
+## REDIS_ADAPTER classic|sharded|streams) several processes share their broadcasts (step 9);
+## all may be given as variables or env
 chat: chat-deps
-	$(GO) run ./examples/chat $(if $(ADDR),-addr '$(ADDR)') $(if $(DB),-db '$(DB)')
+	cd $(CHAT_DIR) && $(GO) run . $(if $(ADDR),-addr '$(ADDR)') -db '$(abspath $(or $(DB),chat.db))' \
+	  $(if $(REDIS_URL),-redis '$(REDIS_URL)') $(if $(REDIS_ADAPTER),-redis-adapter '$(REDIS_ADAPTER)')
+
+## bench-crossnode: the cross-node broadcast benchmark (bench/README.md): redis-server and two
+## siobench nodes per Redis adapter, started and stopped by bench/crossnode/run.sh; crossnode's
+## flags in BENCH_ARGS, e.g. BENCH_ARGS='-receivers 100 -rate 500 -duration 10s'
+bench-crossnode: redis
+	bench/crossnode/run.sh $(BENCH_ARGS)
 
 ## chat-deps: the socket.io-client bundle the chat serves (pinned by examples/chat/package-lock.json)
 chat-deps: $(CHAT_DIR)/node_modules/.package-lock.json

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/go-sio/socketio"
+	"github.com/go-sio/socketio/adapter"
 )
 
 // index.html is the tutorial's page (step 2), with the client of steps 3
@@ -34,7 +35,7 @@ type app struct {
 	mu sync.Mutex
 }
 
-func newApp(st *store, clientFiles fs.FS, log *slog.Logger) *app {
+func newApp(st *store, clientFiles fs.FS, adp adapter.Factory, log *slog.Logger) *app {
 	a := &app{store: st, log: log}
 	a.io = socketio.NewServer(&socketio.ServerOptions{
 		// Step 3: serve the official client bundle, as Node's serveClient:
@@ -49,6 +50,10 @@ func newApp(st *store, clientFiles fs.FS, log *slog.Logger) *app {
 			// chat): Node does not (socket.io#5538). See README.md.
 			RecoverWithoutOffset: true,
 		},
+		// Step 9: with several processes, a Redis adapter shares every
+		// broadcast (io.Emit below) with the other processes' clients. Nil:
+		// the in-memory adapter, one process.
+		Adapter: adp,
 	})
 	a.io.OnConnection(a.onConnection)
 	return a

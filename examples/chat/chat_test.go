@@ -68,6 +68,9 @@ func freeAddr(t testing.TB) string {
 	return addr
 }
 
+// closedAddr returns a loopback address nothing listens on.
+func closedAddr(t testing.TB) string { return freeAddr(t) }
+
 func testLogger(t testing.TB) *slog.Logger {
 	return slog.New(slog.NewTextHandler(tWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
 }
@@ -83,7 +86,7 @@ func (w tWriter) Write(p []byte) (int, error) {
 // stopped at the end of the test unless stopped before.
 func startServer(t testing.TB, addr, db string) *server {
 	t.Helper()
-	srv, err := start(context.Background(), addr, db, clientFiles(t), testLogger(t))
+	srv, err := start(context.Background(), addr, db, clientFiles(t), nil, testLogger(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -269,14 +272,19 @@ func TestCommand(t *testing.T) {
 		{"port taken (ADDR)", []string{"-db", filepath.Join(dir, "a.db")}, []string{"ADDR=" + taken.Addr().String()}, "the port is taken"},
 		{"no database directory", []string{"-addr", "127.0.0.1:0", "-db", filepath.Join(dir, "missing", "chat.db")}, nil, "open database"},
 		{"database is a directory (DB)", []string{"-addr", "127.0.0.1:0"}, []string{"DB=" + dir}, "it is a directory"},
-		{"redis", []string{"-addr", "127.0.0.1:0", "-db", filepath.Join(dir, "a.db")}, []string{"REDIS_URL=redis://127.0.0.1:6379"}, "does not support Redis yet"},
+		{"database name with ?", []string{"-addr", "127.0.0.1:0", "-db", filepath.Join(dir, "a?.db")}, nil, "a file name with '?' is not supported"},
+		{"REDIS_URL not a URL", []string{"-addr", "127.0.0.1:0", "-db", filepath.Join(dir, "a.db")}, []string{"REDIS_URL=http://127.0.0.1:6379"}, "is not a Redis URL"},
+		{"REDIS_URL nobody there", []string{"-addr", "127.0.0.1:0", "-db", filepath.Join(dir, "a.db")}, []string{"REDIS_URL=redis://" + closedAddr(t)}, "cannot reach Redis at REDIS_URL"},
+		{"REDIS_URL password hidden", []string{"-addr", "127.0.0.1:0", "-db", filepath.Join(dir, "a.db")}, []string{"REDIS_URL=redis://u:secret@" + closedAddr(t)}, "redis://u:xxxxx@"},
+		{"REDIS_ADAPTER unknown", []string{"-addr", "127.0.0.1:0", "-db", filepath.Join(dir, "a.db")}, []string{"REDIS_URL=redis://" + closedAddr(t), "REDIS_ADAPTER=cluster"}, `REDIS_ADAPTER "cluster" is not an adapter`},
+		{"REDIS_ADAPTER without REDIS_URL", []string{"-addr", "127.0.0.1:0", "-db", filepath.Join(dir, "a.db")}, []string{"REDIS_ADAPTER=sharded"}, "REDIS_URL is not set"},
 		{"no bundle", []string{"-addr", "127.0.0.1:0", "-db", filepath.Join(dir, "a.db"), "-client", dir}, nil, "run `make chat`"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 			defer cancel()
 			cmd := exec.CommandContext(ctx, os.Args[0], tc.args...)
-			cmd.Env = append(os.Environ(), append([]string{"CHAT_TEST_MAIN=1", "ADDR=", "DB=", "REDIS_URL="}, tc.env...)...)
+			cmd.Env = append(os.Environ(), append([]string{"CHAT_TEST_MAIN=1", "ADDR=", "DB=", "REDIS_URL=", "REDIS_ADAPTER="}, tc.env...)...)
 			var stderr bytes.Buffer
 			cmd.Stderr = &stderr
 			err := cmd.Run()
@@ -295,7 +303,7 @@ func TestCommand(t *testing.T) {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
 		cmd := exec.CommandContext(ctx, os.Args[0])
-		cmd.Env = append(os.Environ(), "CHAT_TEST_MAIN=1", "ADDR="+addr, "DB="+filepath.Join(dir, "env.db"), "REDIS_URL=")
+		cmd.Env = append(os.Environ(), "CHAT_TEST_MAIN=1", "ADDR="+addr, "DB="+filepath.Join(dir, "env.db"), "REDIS_URL=", "REDIS_ADAPTER=")
 		stdout, err := cmd.StdoutPipe()
 		if err != nil {
 			t.Fatal(err)
@@ -338,13 +346,10 @@ func httpGet(t testing.TB, url string) string {
 	return string(body)
 }
 
-// TestBrowser is the tutorial's final app in Debian's chromium, two pages
-// chatting (e2e/browser.mjs): messages appear once on both; the toggle
-// button drops a page and what was sent meanwhile arrives once; a dropped
-// transport is recovered; a reload shows the history; a server restart
-// loses nothing. It saves a screenshot to docs/chat.png.
-func TestBrowser(t *testing.T) {
-	files := clientFiles(t)
+// browserDeps fails t unless chromium, node and playwright-core are
+// there, and returns the path of node.
+func browserDeps(t testing.TB) string {
+	t.Helper()
 	if _, err := os.Stat(chromiumPath); err != nil {
 		t.Fatalf("chromium is missing (%v): %s", err, browserDepsHint)
 	}
@@ -355,10 +360,21 @@ func TestBrowser(t *testing.T) {
 	if _, err := os.Stat(filepath.Join("e2e", "node_modules", "playwright-core", "package.json")); err != nil {
 		t.Fatalf("playwright-core is missing (%v): %s", err, browserDepsHint)
 	}
+	return node
+}
+
+// TestBrowser is the tutorial's final app in Debian's chromium, two pages
+// chatting (e2e/browser.mjs): messages appear once on both; the toggle
+// button drops a page and what was sent meanwhile arrives once; a dropped
+// transport is recovered; a reload shows the history; a server restart
+// loses nothing. It saves a screenshot to docs/chat.png.
+func TestBrowser(t *testing.T) {
+	files := clientFiles(t)
+	node := browserDeps(t)
 
 	db := filepath.Join(t.TempDir(), "chat.db")
 	addr := freeAddr(t)
-	srv, err := start(context.Background(), addr, db, files, testLogger(t))
+	srv, err := start(context.Background(), addr, db, files, nil, testLogger(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -407,7 +423,7 @@ func TestBrowser(t *testing.T) {
 			stopServer(t, srv)
 			_, _ = io.WriteString(stdin, "stopped\n")
 		case "start-server":
-			if srv, err = start(context.Background(), addr, db, files, testLogger(t)); err != nil {
+			if srv, err = start(context.Background(), addr, db, files, nil, testLogger(t)); err != nil {
 				t.Fatalf("restart: %v", err)
 			}
 			_, _ = io.WriteString(stdin, "started\n")

@@ -3,7 +3,10 @@
 // the official browser client. See README.md for the walkthrough.
 //
 //	make chat                                   # from the repository root
-//	go run ./examples/chat -addr localhost:3000 -db chat.db
+//	go run . -addr localhost:3000 -db chat.db   # in examples/chat
+//
+// Step 9: with REDIS_URL, several processes share their broadcasts
+// through a Redis adapter (REDIS_ADAPTER: classic, sharded or streams).
 package main
 
 import (
@@ -21,6 +24,8 @@ import (
 	"path/filepath"
 	"syscall"
 	"time"
+
+	"github.com/go-sio/socketio/adapter"
 )
 
 func main() {
@@ -40,10 +45,6 @@ func main() {
 // errUsage is a command line the flag package has already complained of.
 var errUsage = errors.New("usage")
 
-// errRedis is step 9's placeholder.
-var errRedis = errors.New("REDIS_URL is set, but this example does not support Redis yet: " +
-	"step 9 (scaling horizontally) comes with the Redis adapter. Unset REDIS_URL to run one server")
-
 // run is the command: flags (and their environment variables), then the
 // server until ctx is done.
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
@@ -53,6 +54,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	dbPath := fset.String("db", envOr(getenv, "DB", "chat.db"), "SQLite `file` of the messages, created on first start (env DB)")
 	clientDir := fset.String("client", getenv("CLIENT_DIR"), "`directory` of the socket.io-client bundles (env CLIENT_DIR; default: node_modules/socket.io-client/dist\n"+
 		"in the working directory or in examples/chat, as installed by `make chat`)")
+	redisURL := fset.String("redis", getenv("REDIS_URL"), "`URL` of the Redis server that several chat processes share (env REDIS_URL; step 9; default: none, one process alone)")
+	redisKind := fset.String("redis-adapter", getenv("REDIS_ADAPTER"), "the Redis `adapter`: classic, sharded or streams (env REDIS_ADAPTER; default classic)")
 	if err := fset.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return err
@@ -64,19 +67,30 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		fset.Usage()
 		return errUsage
 	}
-	if getenv("REDIS_URL") != "" {
-		return errRedis
-	}
 	bundle, err := findClientFiles(*clientDir)
 	if err != nil {
 		return err
 	}
 	log := slog.New(slog.NewTextHandler(stderr, nil))
-	srv, err := start(ctx, *addr, *dbPath, bundle, log)
+	var (
+		adp     adapter.Factory // nil: in memory, one process
+		cluster = ""
+	)
+	if *redisURL != "" {
+		c, err := connectRedis(ctx, *redisURL, *redisKind, log)
+		if err != nil {
+			return err
+		}
+		defer c.close()
+		adp, cluster = c.adapter, "; "+c.desc
+	} else if *redisKind != "" {
+		return fmt.Errorf("REDIS_ADAPTER is %q but REDIS_URL is not set: give the Redis server too, or unset REDIS_ADAPTER", *redisKind)
+	}
+	srv, err := start(ctx, *addr, *dbPath, bundle, adp, log)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "chat: listening on %s (messages in %s)\n", srv.URL(), *dbPath)
+	fmt.Fprintf(stdout, "chat: listening on %s (messages in %s%s)\n", srv.URL(), *dbPath, cluster)
 	select {
 	case <-ctx.Done():
 	case err = <-srv.failed:
@@ -125,8 +139,10 @@ type server struct {
 	failed chan error // Serve's error, when it stops by itself
 }
 
-// start opens the database and listens on addr.
-func start(ctx context.Context, addr, dbPath string, clientFiles fs.FS, log *slog.Logger) (*server, error) {
+// start opens the database and listens on addr. adp is the adapter that
+// shares broadcasts with other processes (step 9); nil is the in-memory
+// one, a process alone.
+func start(ctx context.Context, addr, dbPath string, clientFiles fs.FS, adp adapter.Factory, log *slog.Logger) (*server, error) {
 	st, err := openStore(ctx, dbPath)
 	if err != nil {
 		return nil, fmt.Errorf("%w (set another file with -db or DB)", err)
@@ -140,7 +156,7 @@ func start(ctx context.Context, addr, dbPath string, clientFiles fs.FS, log *slo
 		return nil, fmt.Errorf("cannot listen on %s: %w", addr, err)
 	}
 	host, _, _ := net.SplitHostPort(addr)
-	a := newApp(st, clientFiles, log)
+	a := newApp(st, clientFiles, adp, log)
 	s := &server{
 		app:   a,
 		store: st,

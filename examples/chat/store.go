@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"modernc.org/sqlite" // the "sqlite" driver: pure Go, no cgo
 	sqlite3 "modernc.org/sqlite/lib"
@@ -40,15 +41,22 @@ func openStore(ctx context.Context, path string) (*store, error) {
 	if fi, err := os.Stat(path); err == nil && fi.IsDir() {
 		return nil, fmt.Errorf("open database %q: it is a directory", path)
 	}
+	if strings.ContainsRune(path, '?') {
+		// The driver reads what follows '?' as its parameters.
+		return nil, fmt.Errorf("open database %q: a file name with '?' is not supported", path)
+	}
 	if _, err := os.Stat(filepath.Dir(path)); err != nil {
 		return nil, fmt.Errorf("open database %q: %w", path, err)
 	}
-	db, err := sql.Open("sqlite", path)
+	// Step 9: several processes may share the file, as the tutorial's
+	// workers share chat.db; a write waits up to 10 s for another
+	// process's instead of failing with SQLITE_BUSY.
+	db, err := sql.Open("sqlite", path+"?_pragma=busy_timeout(10000)")
 	if err != nil {
 		return nil, fmt.Errorf("open database %q: %w", path, err)
 	}
-	// One connection: SQLite serializes writes anyway, and the app holds
-	// its own lock around each insert and its broadcast (see app).
+	// One connection per process: SQLite serializes writes anyway, and the
+	// app holds its own lock around each insert and its broadcast (see app).
 	db.SetMaxOpenConns(1)
 	if _, err := db.ExecContext(ctx, schema); err != nil {
 		_ = db.Close()
