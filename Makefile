@@ -7,7 +7,7 @@ BROWSER_DIR := examples/chat/e2e
 # MODULES are the Go modules of the repository (tied by go.work).
 MODULES   := . adapter/redis examples/chat bench
 
-.PHONY: test check vet fmt unit fuzz e2e-deps interop conformance-server chat chat-deps browser-deps chromium redis bench-crossnode
+.PHONY: test check vet fmt unit fuzz e2e-deps interop conformance-server chat chat-deps browser-deps chromium redis bench-crossnode bench-compare
 
 ## test: everything CI runs: format, vet, unit, e2e and browser tests under -race, bounded fuzzing
 test: check e2e-deps chat-deps browser-deps redis unit fuzz
@@ -55,6 +55,13 @@ chat: chat-deps
 ## flags in BENCH_ARGS, e.g. BENCH_ARGS='-receivers 100 -rate 500 -duration 10s'
 bench-crossnode: redis
 	bench/crossnode/run.sh $(BENCH_ARGS)
+
+## bench-compare: ours (siobench) against Node's socket.io (bench/node) and plain gws (bench/raw),
+## driven by sioload, every server fresh and pinned to CPU 0, the generator to CPU 1 (bench/compare);
+## writes the medians and the targets into bench/README.md and the plot bench/compare.png (about 20 min);
+## its flags in BENCH_ARGS, e.g. BENCH_ARGS='-quick' (a one-minute smoke test that writes nothing)
+bench-compare:
+	$(GO) run ./bench/compare $(BENCH_ARGS)
 
 ## chat-deps: the socket.io-client bundle the chat serves (pinned by examples/chat/package-lock.json)
 chat-deps: $(CHAT_DIR)/node_modules/.package-lock.json

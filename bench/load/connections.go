@@ -1,0 +1,91 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"time"
+)
+
+// ConnectionsResult is the results of the connections scenario.
+type ConnectionsResult struct {
+	Connections     int     `json:"connections"`
+	Failed          int     `json:"failed"`
+	FirstError      string  `json:"first_error"`
+	ConnectS        float64 `json:"connect_s"`
+	ConnectRate     float64 `json:"connect_rate"`
+	Handshake       Latency `json:"handshake_latency"`
+	HeldS           float64 `json:"held_s"`
+	OpenAfterHold   int     `json:"open_after_hold"`
+	RSSBeforeBytes  uint64  `json:"rss_before_bytes"`
+	RSSUpBytes      uint64  `json:"rss_up_bytes"`
+	RSSHeldBytes    uint64  `json:"rss_held_bytes"`
+	RSSBytesPerConn float64 `json:"rss_bytes_per_conn"`
+	RSSError        string  `json:"rss_error"`
+}
+
+// idle handles the frames of an idle connection: none is expected but the
+// Engine.IO pings, which wsClient answers itself.
+type idle struct{}
+
+func (idle) onFrame(*wsClient, []byte) {}
+
+// runConnections opens n idle connections (Socket.IO: connected to "/"),
+// dialConc at a time, reports the connect rate, prints a ready line on
+// stderr once all are up, holds them for -hold and closes them. With
+// -server-pid, it reads the server's VmRSS before, once all are up, and at
+// the end of the hold.
+func runConnections(ctx context.Context, g *gen) (any, error) {
+	o := g.opts
+	res := &ConnectionsResult{}
+	var rssBase uint64
+	if o.serverPID > 0 {
+		v, err := readRSS(o.serverPID)
+		if err != nil {
+			res.RSSError = err.Error()
+		}
+		rssBase = v
+		res.RSSBeforeBytes = v
+	}
+	var h hist
+	cpu := markCPU()
+	d := g.dialMany(ctx, o.n, o.dialConc, func(int) frameHandler { return idle{} }, &h, -1, time.Time{})
+	g.measure(cpu)
+	defer closeAll(d.clients)
+	res.Connections, res.Failed, res.FirstError = d.ok, d.failed, errString(d.firstErr)
+	res.ConnectS = secs(d.elapsed)
+	res.ConnectRate = perSec(float64(d.ok), d.elapsed)
+	res.Handshake = h.summary()
+	g.logf("ready: %d connections up (%d failed) in %.3fs, holding %s", d.ok, d.failed, d.elapsed.Seconds(), o.hold)
+
+	rss := func() uint64 {
+		if o.serverPID <= 0 {
+			return 0
+		}
+		v, err := readRSS(o.serverPID)
+		if err != nil && res.RSSError == "" {
+			res.RSSError = err.Error()
+		}
+		return v
+	}
+	res.RSSUpBytes = rss()
+	last := res.RSSUpBytes
+	if o.hold > 0 {
+		began := time.Now()
+		sleepCtx(ctx, o.hold)
+		res.HeldS = secs(time.Since(began))
+		res.RSSHeldBytes = rss()
+		last = res.RSSHeldBytes
+	}
+	for _, c := range d.clients {
+		if c != nil && !c.closed.Load() {
+			res.OpenAfterHold++
+		}
+	}
+	if o.serverPID > 0 && d.ok > 0 && last > 0 && rssBase > 0 {
+		res.RSSBytesPerConn = round3((float64(last) - float64(rssBase)) / float64(d.ok))
+	}
+	if d.ok == 0 {
+		return res, fmt.Errorf("no connection could be opened: %v", d.firstErr)
+	}
+	return res, ctx.Err()
+}

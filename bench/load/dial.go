@@ -1,0 +1,106 @@
+package main
+
+import (
+	"context"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// dialResult is what dialMany did.
+type dialResult struct {
+	clients  []*wsClient // by index; nil where the connection failed
+	ok       int
+	failed   int
+	retries  int64
+	firstErr error
+	elapsed  time.Duration // from the first dial to the last outcome
+}
+
+// dialMany opens n connections, conc at a time, the handler of connection i
+// being mk(i). Each handshake's duration (from from, or from the start of
+// its own dial when from is negative) is recorded in h when h is not nil. A
+// failed connection is tried again, after a short backoff, until retryUntil
+// (no retry when it is zero).
+func (g *gen) dialMany(ctx context.Context, n, conc int, mk func(i int) frameHandler, h *hist, from int64, retryUntil time.Time) *dialResult {
+	res := &dialResult{clients: make([]*wsClient, n)}
+	if conc > n {
+		conc = n
+	}
+	var (
+		next    atomic.Int64
+		ok      atomic.Int64
+		retries atomic.Int64
+		mu      sync.Mutex
+		wg      sync.WaitGroup
+	)
+	start := time.Now()
+	for w := 0; w < conc; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= n || ctx.Err() != nil {
+					return
+				}
+				backoff := 20 * time.Millisecond
+				for {
+					began := g.now()
+					c, err := g.dial(ctx, mk(i))
+					if err == nil {
+						if h != nil {
+							if from >= 0 {
+								began = from
+							}
+							h.record(g.now() - began)
+						}
+						res.clients[i] = c
+						ok.Add(1)
+						break
+					}
+					if retryUntil.IsZero() || time.Now().Add(backoff).After(retryUntil) || ctx.Err() != nil {
+						mu.Lock()
+						res.failed++
+						if res.firstErr == nil {
+							res.firstErr = err
+						}
+						mu.Unlock()
+						break
+					}
+					retries.Add(1)
+					if !sleepCtx(ctx, backoff) {
+						break
+					}
+					backoff = min(2*backoff, time.Second)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	res.elapsed = time.Since(start)
+	res.ok = int(ok.Load())
+	res.retries = retries.Load()
+	if ctx.Err() != nil && res.firstErr == nil {
+		res.firstErr = ctx.Err()
+	}
+	res.failed = n - res.ok
+	return res
+}
+
+// closeAll closes every connection of cs with a close frame.
+func closeAll(cs []*wsClient) {
+	for _, c := range cs {
+		if c != nil {
+			c.close()
+		}
+	}
+}
+
+// errString is err's text, or "" for nil.
+func errString(err error) string {
+	if err == nil {
+		return ""
+	}
+	return err.Error()
+}
