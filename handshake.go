@@ -29,13 +29,14 @@ func buildHandshake(conn *engineio.Session, auth map[string]any) *Handshake {
 		auth = map[string]any{}
 	}
 	// Node's handshake.headers holds every request header, host included;
-	// Go keeps the host apart.
-	headers := r.Header.Clone()
+	// Go keeps the host apart. The request is done with: its map is
+	// completed in place rather than copied (memory per connection).
+	headers := r.Header
 	if headers == nil {
 		headers = http.Header{}
 	}
-	if r.Host != "" {
-		headers.Set("Host", r.Host)
+	if r.Host != "" && headers.Get("Host") == "" {
+		headers["Host"] = []string{r.Host}
 	}
 	return &Handshake{
 		Headers: headers,

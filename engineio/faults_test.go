@@ -76,11 +76,13 @@ func expectReason(t *testing.T, hs *hardServer, sid string, want ...string) {
 	t.Fatalf("session closed with %q (%v), want %q", got.reason, got.cause, want)
 }
 
-// waitActive waits until n requests are being served (the bystanders'
-// WebSocket read loops).
+// waitActive waits until n requests are being served, WebSocket read
+// loops included (the bystanders').
 func (hs *hardServer) waitActive(n int64) {
 	hs.t.Helper()
-	hdEventually(hs.t, fmt.Sprintf("%d requests left in the server", n), func() bool { return hs.active.Load() == n })
+	hdEventually(hs.t, fmt.Sprintf("%d requests left in the server", n), func() bool {
+		return hs.active.Load()+engineio.ReadLoops(hs.eio) == n
+	})
 }
 
 // echoCheck checks that a bystander WebSocket client is still served.

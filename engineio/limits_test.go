@@ -688,7 +688,7 @@ func (hs *hardServer) waitBodyRead(sid string) {
 // waitIdle waits until no request is being served.
 func (hs *hardServer) waitIdle() {
 	hs.t.Helper()
-	hdEventually(hs.t, "no request left in the server", func() bool { return hs.active.Load() == 0 })
+	hdEventually(hs.t, "no request left in the server", func() bool { return hs.active.Load()+engineio.ReadLoops(hs.eio) == 0 })
 }
 
 // hdEventually polls cond until it holds, failing the test after

@@ -63,6 +63,7 @@ type Server struct {
 	open     atomic.Int64
 	closing  bool
 	active   sync.WaitGroup // requests being served, WebSocket read loops included
+	loops    atomic.Int64   // WebSocket read loops running
 }
 
 // NewServer returns a server that hands its sessions to h. opts may be nil.
@@ -136,19 +137,35 @@ func (srv *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		srv.abort(w, r, err, upgrade)
 		return
 	}
-	if s == nil {
-		srv.handshake(w, r, q, transport, upgrade)
-		return
-	}
+	var ws *wsConn
 	switch {
+	case s == nil:
+		ws = srv.handshake(w, r, q, transport, upgrade)
 	case upgrade:
-		srv.upgrade(w, r, s)
+		ws = srv.upgrade(w, r, s)
 	case r.Method == http.MethodGet:
 		s.servePoll(w, r, jsonpParam(q))
 	case r.Method == http.MethodPost:
 		s.servePost(w, r, q.Has("j"))
 	default:
 		w.WriteHeader(http.StatusInternalServerError)
+	}
+	if ws != nil {
+		// The connection is hijacked: its read loop goes on a goroutine of
+		// its own, whose stack starts small, and this one ends with its
+		// stack grown by the handshake (about half of the memory of an
+		// idle WebSocket connection otherwise).
+		if tracked {
+			srv.active.Add(1) // not from zero: this request still counts
+		}
+		srv.loops.Add(1)
+		go func() {
+			defer srv.loops.Add(-1)
+			if tracked {
+				defer srv.active.Done()
+			}
+			ws.readLoop()
+		}()
 	}
 }
 
@@ -306,35 +323,37 @@ func (srv *Server) start(s *Session) {
 	s.mu.Unlock()
 }
 
-func (srv *Server) handshake(w http.ResponseWriter, r *http.Request, q map[string][]string, transport string, upgrade bool) {
+// handshake opens a session. For a WebSocket it returns the connection,
+// whose read loop the caller runs.
+func (srv *Server) handshake(w http.ResponseWriter, r *http.Request, q map[string][]string, transport string, upgrade bool) *wsConn {
 	if eio := q["EIO"]; len(eio) == 0 || eio[0] != "4" {
 		srv.abort(w, r, errBadProtocol, upgrade)
-		return
+		return nil
 	}
 	if transport == TransportPolling {
 		s, err := srv.newSession(r, transport)
 		if err != nil {
 			http.Error(w, "server shutting down", http.StatusServiceUnavailable)
-			return
+			return nil
 		}
 		srv.setCookie(w, s.id)
 		// The handler runs before the first GET is answered, so that what it
 		// sends rides along with the open packet.
 		srv.start(s)
 		s.servePoll(w, r, jsonpParam(q))
-		return
+		return nil
 	}
 
 	s, err := srv.newSession(r, transport)
 	if err != nil {
 		http.Error(w, "server shutting down", http.StatusServiceUnavailable)
-		return
+		return nil
 	}
 	link := &wsLink{s: s}
 	c, err := srv.ws.accept(w, r, link)
 	if err != nil {
 		srv.discard(s)
-		return
+		return nil
 	}
 	s.mu.Lock()
 	s.ws = c
@@ -343,16 +362,17 @@ func (srv *Server) handshake(w http.ResponseWriter, r *http.Request, q map[strin
 	s.mu.Lock()
 	s.kickLocked()
 	s.mu.Unlock()
-	c.readLoop()
+	return c
 }
 
 // upgrade accepts a WebSocket for an existing polling session. As in Node,
-// a refused upgrade is accepted and closed at once.
-func (srv *Server) upgrade(w http.ResponseWriter, r *http.Request, s *Session) {
+// a refused upgrade is accepted and closed at once. It returns the
+// connection, whose read loop the caller runs.
+func (srv *Server) upgrade(w http.ResponseWriter, r *http.Request, s *Session) *wsConn {
 	link := &wsLink{s: s, probe: true}
 	c, err := srv.ws.accept(w, r, link)
 	if err != nil {
-		return
+		return nil
 	}
 	s.mu.Lock()
 	ok := srv.cfg.allowUpgrades && s.state == stateOpen && !s.upgrading && !s.upgraded && s.transport == TransportPolling
@@ -363,7 +383,7 @@ func (srv *Server) upgrade(w http.ResponseWriter, r *http.Request, s *Session) {
 	if !ok {
 		c.close() // link's events are no-ops: c is not s's probe
 	}
-	c.readLoop()
+	return c
 }
 
 // discard drops a session whose WebSocket handshake failed. It never

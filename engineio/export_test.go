@@ -1,0 +1,5 @@
+package engineio
+
+// ReadLoops returns the number of WebSocket read loops srv runs (they run
+// on goroutines of their own, outside ServeHTTP).
+func ReadLoops(srv *Server) int64 { return srv.loops.Load() }
