@@ -154,9 +154,7 @@ func (c *client) connectError(nsp string, err error) {
 		c.srv.logError("cannot encode connect error", "err", encErr)
 		return
 	}
-	for _, m := range msgs {
-		_ = c.conn.Send(m.Data, m.Binary)
-	}
+	_ = sendMessages(c.conn, msgs)
 }
 
 // connected stops the connect timeout once a namespace is joined.

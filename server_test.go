@@ -890,3 +890,39 @@ func TestClientFiles(t *testing.T) {
 		t.Fatalf("polling handshake gave sid %q", sid)
 	}
 }
+
+// A packet with binary attachments is several Engine.IO messages; packets
+// emitted from many goroutines at once must not interleave their parts
+// (found by the soak test: the client saw a text packet where it awaited
+// an attachment).
+func TestConcurrentBinaryPacketsDoNotInterleave(t *testing.T) {
+	h := startServer(t, nil, nil)
+	c, s := h.connect()
+	const goroutines, each = 8, 50
+	var wg sync.WaitGroup
+	for g := range goroutines {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range each {
+				if g%2 == 0 {
+					_ = s.Emit("bin", []byte{byte(g), byte(i)}, []byte{byte(i)})
+				} else {
+					_ = h.srv.To(s.ID()).Emit("bin", []byte{byte(g), byte(i)}, []byte{byte(i)})
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	for n := range goroutines * each {
+		f := c.NextSkippingPings()
+		if f.Binary || !strings.HasPrefix(string(f.Data), `452-["bin",`) {
+			t.Fatalf("packet %d: got %v, want the header of a binary event with 2 attachments", n, f)
+		}
+		for a := range 2 {
+			if f := c.NextSkippingPings(); !f.Binary {
+				t.Fatalf("packet %d, attachment %d: got %v, want a binary frame", n, a, f)
+			}
+		}
+	}
+}

@@ -418,11 +418,28 @@ func (s *Socket) write(msgs []parser.Message, flags adapter.BroadcastFlags) {
 	if flags.Volatile && !conn.Writable() {
 		return
 	}
-	for _, m := range msgs {
-		if err := conn.Send(m.Data, m.Binary); err != nil {
-			return
-		}
+	sendMessages(conn, msgs)
+}
+
+// messageConn is what sendMessages needs of an Engine.IO connection (a
+// server session or a client connection).
+type messageConn interface {
+	Send(data []byte, binary bool) error
+	SendBatch(msgs []engineio.Message) error
+}
+
+// sendMessages sends the messages of one packet in a row: a packet with
+// attachments as one batch, so that another goroutine's packet cannot come
+// between its parts.
+func sendMessages(conn messageConn, msgs []parser.Message) error {
+	if len(msgs) == 1 {
+		return conn.Send(msgs[0].Data, msgs[0].Binary)
 	}
+	batch := make([]engineio.Message, len(msgs))
+	for i, m := range msgs {
+		batch[i] = engineio.Message{Data: m.Data, Binary: m.Binary}
+	}
+	return conn.SendBatch(batch)
 }
 
 // Send implements adapter.Socket: it writes a broadcast's messages.

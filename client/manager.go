@@ -444,12 +444,18 @@ func (m *Manager) send(p *parser.Packet) (bool, error) {
 	if conn == nil || !open {
 		return false, nil
 	}
-	for _, msg := range msgs {
-		if err := conn.Send(msg.Data, msg.Binary); err != nil {
-			return false, nil
+	// The messages of one packet go as one batch: a packet with binary
+	// attachments must not have another goroutine's packet between its parts.
+	if len(msgs) == 1 {
+		err = conn.Send(msgs[0].Data, msgs[0].Binary)
+	} else {
+		batch := make([]engineio.Message, len(msgs))
+		for i, msg := range msgs {
+			batch[i] = engineio.Message{Data: msg.Data, Binary: msg.Binary}
 		}
+		err = conn.SendBatch(batch)
 	}
-	return true, nil
+	return err == nil, nil
 }
 
 // writable reports whether the transport can take a packet right now (for

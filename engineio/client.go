@@ -606,6 +606,30 @@ func (c *ClientConn) Send(data []byte, binary bool) error {
 	return nil
 }
 
+// SendBatch queues msgs together: no message sent from another goroutine
+// comes between them (a Socket.IO packet with binary attachments is
+// several messages that must arrive in a row).
+func (c *ClientConn) SendBatch(msgs []Message) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.state != clientOpen {
+		return ErrClosed
+	}
+	total := 0
+	for _, m := range msgs {
+		total += packet.EncodedLen(packet.Packet{Type: packet.Message, Data: m.Data, Binary: m.Binary})
+	}
+	if c.queued+total > c.maxQueued && (len(c.queue) > 0 || len(msgs) > 1) {
+		return ErrSendBufferFull
+	}
+	for _, m := range msgs {
+		c.queue = append(c.queue, packet.Packet{Type: packet.Message, Data: m.Data, Binary: m.Binary})
+	}
+	c.queued += total
+	c.kickLocked()
+	return nil
+}
+
 // Writable reports whether the transport can take a message at once, with
 // nothing in flight or queued: engine.io-client's transport.writable, which
 // decides whether a volatile packet is sent or dropped.

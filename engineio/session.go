@@ -141,6 +141,38 @@ func (s *Session) Send(data []byte, binary bool) error {
 	return s.enqueueLocked(packet.Packet{Type: packet.Message, Data: data, Binary: binary})
 }
 
+// Message is one Engine.IO message, for SendBatch.
+type Message struct {
+	Data   []byte
+	Binary bool
+}
+
+// SendBatch queues msgs together: no message sent from another goroutine
+// comes between them (a Socket.IO packet with binary attachments is
+// several messages that must arrive in a row). Past the slow-consumer limit
+// none is queued.
+func (s *Session) SendBatch(msgs []Message) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.state != stateOpen {
+		return ErrClosed
+	}
+	total := 0
+	for _, m := range msgs {
+		total += packet.EncodedLen(packet.Packet{Type: packet.Message, Data: m.Data, Binary: m.Binary})
+	}
+	if s.queued+total > s.srv.cfg.maxBuffered && (len(s.queue) > 0 || len(msgs) > 1) {
+		go s.closeWith(ReasonTransportError, ErrSlowConsumer)
+		return ErrSlowConsumer
+	}
+	for _, m := range msgs {
+		s.queue = append(s.queue, packet.Packet{Type: packet.Message, Data: m.Data, Binary: m.Binary})
+	}
+	s.queued += total
+	s.kickLocked()
+	return nil
+}
+
 // Writable reports whether the transport can take a message right now
 // without queueing it: a polling GET is pending, or the WebSocket writer is
 // idle. Volatile messages are dropped when it is false, as in Node.
