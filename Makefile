@@ -85,3 +85,13 @@ chromium:
 $(BROWSER_DIR)/node_modules/.package-lock.json: $(BROWSER_DIR)/package-lock.json
 	cd $(BROWSER_DIR) && npm ci --no-audit --no-fund
 	@touch $@
+
+## soak: hours of mixed traffic with random faults against our server, in-process (e2e/soak; not
+## part of test): SOAK_DURATION of traffic (default 2h) from SOAK_CLIENTS clients (default 200),
+## more flags in SOAK_ARGS (go run ./e2e/soak -h); writes docs/soak.csv, docs/soak.png, docs/soak.md
+## and fails when a message was lost or corrupted or memory, goroutines or fds did not come back
+.PHONY: soak
+SOAK_DURATION ?= 2h
+SOAK_CLIENTS  ?= 200
+soak:
+	$(GO) run ./e2e/soak -duration $(SOAK_DURATION) -clients $(SOAK_CLIENTS) $(SOAK_ARGS)
