@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"net/http"
 	"net/url"
 	"slices"
@@ -470,12 +471,23 @@ func timestamp() string {
 }
 
 // handshake is the JSON of the open packet.
+// handshake is the open packet's JSON. Its numbers are read as JavaScript
+// reads them (25000, 25000.0 and 2.5e4 alike).
 type handshake struct {
 	SID          string   `json:"sid"`
 	Upgrades     []string `json:"upgrades"`
-	PingInterval int64    `json:"pingInterval"`
-	PingTimeout  int64    `json:"pingTimeout"`
-	MaxPayload   int64    `json:"maxPayload"`
+	PingInterval float64  `json:"pingInterval"`
+	PingTimeout  float64  `json:"pingTimeout"`
+	MaxPayload   float64  `json:"maxPayload"`
+}
+
+// millis turns a number of milliseconds into a duration, 0 for what is not
+// a positive number of a sane size.
+func millis(ms float64) time.Duration {
+	if !(ms > 0) || ms > 1e12 { // beyond 30 years: not a setting
+		return 0
+	}
+	return time.Duration(ms * float64(time.Millisecond))
 }
 
 var errNoOpen = errors.New("engineio: the server's first packet is not an open packet")
@@ -494,9 +506,12 @@ func (c *ClientConn) applyHandshake(p packet.Packet) error {
 		return errors.New("engineio: bad open packet: no sid")
 	}
 	c.id = hs.SID
-	c.pingInterval = time.Duration(hs.PingInterval) * time.Millisecond
-	c.pingTimeout = time.Duration(hs.PingTimeout) * time.Millisecond
-	c.maxPayload = hs.MaxPayload
+	c.pingInterval = millis(hs.PingInterval)
+	c.pingTimeout = millis(hs.PingTimeout)
+	c.maxPayload = 0
+	if hs.MaxPayload > 0 && hs.MaxPayload < math.MaxInt64 {
+		c.maxPayload = int64(hs.MaxPayload)
+	}
 	for _, t := range hs.Upgrades {
 		if slices.Contains(c.transports, t) {
 			c.upgrades = append(c.upgrades, t)

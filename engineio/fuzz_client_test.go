@@ -145,9 +145,9 @@ func FuzzClientPolling(f *testing.F) {
 			return nil
 		})
 		var hs struct {
-			SID          string `json:"sid"`
-			PingInterval int64  `json:"pingInterval"`
-			PingTimeout  int64  `json:"pingTimeout"`
+			SID          string  `json:"sid"`
+			PingInterval float64 `json:"pingInterval"`
+			PingTimeout  float64 `json:"pingTimeout"`
 		}
 		valid := len(pkts) > 0 && pkts[0].Type == packet.Open && json.Unmarshal(pkts[0].Data, &hs) == nil && hs.SID != ""
 		if err != nil {
@@ -164,8 +164,8 @@ func FuzzClientPolling(f *testing.F) {
 			<-c.Done()
 			t.Fatalf("Dial accepted the handshake %q", first)
 		}
-		if c.ID() != hs.SID || c.PingInterval() != time.Duration(hs.PingInterval)*time.Millisecond ||
-			c.PingTimeout() != time.Duration(hs.PingTimeout)*time.Millisecond {
+		if c.ID() != hs.SID || c.PingInterval() != fuzzMillis(hs.PingInterval) ||
+			c.PingTimeout() != fuzzMillis(hs.PingTimeout) {
 			t.Fatalf("connection %q %v %v, handshake %+v", c.ID(), c.PingInterval(), c.PingTimeout(), hs)
 		}
 
@@ -201,7 +201,7 @@ func FuzzClientPolling(f *testing.F) {
 		}
 		// A short heartbeat may end the connection first: then what came
 		// is a prefix of what was sent.
-		heartbeat := time.Duration(hs.PingInterval+hs.PingTimeout)*time.Millisecond < 10*time.Second
+		heartbeat := fuzzMillis(hs.PingInterval)+fuzzMillis(hs.PingTimeout) < 10*time.Second
 
 		if reason == "" {
 			waitFor(t, "the payloads delivered", func() bool {
@@ -263,4 +263,14 @@ func FuzzClientPolling(f *testing.F) {
 			t.Fatalf("%d pongs for %d pings", pongs, pings)
 		}
 	})
+}
+
+// fuzzMillis is how a client reads a number of milliseconds of the open
+// packet: as JavaScript does, fractions included; what is not a positive
+// number of a sane size counts as 0.
+func fuzzMillis(ms float64) time.Duration {
+	if !(ms > 0) || ms > 1e12 {
+		return 0
+	}
+	return time.Duration(ms * float64(time.Millisecond))
 }
