@@ -402,7 +402,9 @@ type classicRequest struct {
 	Packet    classicRaw
 }
 
-type classicRequestJSON struct {
+// classicRequestWire is a request as decoded, its raw values R in the
+// message's format (json.RawMessage or parser.Raw).
+type classicRequestWire[R any] struct {
 	Type      *int                 `json:"type"`
 	UID       string               `json:"uid"`
 	RequestID string               `json:"requestId"`
@@ -411,40 +413,30 @@ type classicRequestJSON struct {
 	SID       string               `json:"sid"`
 	Room      string               `json:"room"`
 	Close     bool                 `json:"close"`
-	Data      json.RawMessage      `json:"data"`
-	Packet    json.RawMessage      `json:"packet"`
+	Data      R                    `json:"data"`
+	Packet    R                    `json:"packet"`
 }
 
-type classicRequestMP struct {
-	Type      *int                 `json:"type"`
-	UID       string               `json:"uid"`
-	RequestID string               `json:"requestId"`
-	Rooms     []string             `json:"rooms"`
-	Opts      *adapter.WireOptions `json:"opts"`
-	SID       string               `json:"sid"`
-	Room      string               `json:"room"`
-	Close     bool                 `json:"close"`
-	Data      parser.Raw           `json:"data"`
-	Packet    parser.Raw           `json:"packet"`
+func (w *classicRequestWire[R]) request(data, packet classicRaw) *classicRequest {
+	return &classicRequest{Type: w.Type, UID: w.UID, RequestID: w.RequestID, Rooms: w.Rooms, Opts: w.Opts,
+		SID: w.SID, Room: w.Room, Close: w.Close, Data: data, Packet: packet}
 }
 
 // classicDecodeRequest decodes a request: JSON when it starts with '{',
 // MessagePack otherwise, as Node.js decides.
 func classicDecodeRequest(b []byte) (*classicRequest, error) {
 	if adapter.FormatOf(b) == adapter.FormatJSON {
-		var w classicRequestJSON
+		var w classicRequestWire[json.RawMessage]
 		if err := json.Unmarshal(b, &w); err != nil {
 			return nil, classicBad("request: %v", err)
 		}
-		return &classicRequest{Type: w.Type, UID: w.UID, RequestID: w.RequestID, Rooms: w.Rooms, Opts: w.Opts,
-			SID: w.SID, Room: w.Room, Close: w.Close, Data: classicRawJSON(w.Data), Packet: classicRawJSON(w.Packet)}, nil
+		return w.request(classicRawJSON(w.Data), classicRawJSON(w.Packet)), nil
 	}
-	var w classicRequestMP
+	var w classicRequestWire[parser.Raw]
 	if err := msgpack.Unmarshal(b, &w); err != nil {
 		return nil, classicBad("request: %v", err)
 	}
-	return &classicRequest{Type: w.Type, UID: w.UID, RequestID: w.RequestID, Rooms: w.Rooms, Opts: w.Opts,
-		SID: w.SID, Room: w.Room, Close: w.Close, Data: classicRaw{mp: w.Data}, Packet: classicRaw{mp: w.Packet}}, nil
+	return w.request(classicRaw{mp: w.Data}, classicRaw{mp: w.Packet}), nil
 }
 
 // classicResponse is a message received on a response channel. Sockets
