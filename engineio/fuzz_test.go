@@ -6,6 +6,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/go-sio/socketio/engineio"
 )
@@ -19,6 +20,10 @@ func FuzzPollingPost(f *testing.F) {
 	}
 	opts := suiteOptions()
 	opts.MaxHTTPBufferSize = 4096
+	// The heartbeat is not what is fuzzed: with the suite's 300+200 ms, an
+	// iteration slowed past half a second on a loaded machine let the
+	// bystander time out (a 30-minute run beside 13 other fuzzers did).
+	opts.PingInterval, opts.PingTimeout = time.Minute, time.Minute
 	eio := engineio.NewServer(engineio.HandlerFunc(func(s *engineio.Session) engineio.SessionHandler {
 		return engineio.SessionFuncs{Message: func(data []byte, binary bool) { _ = s.Send(data, binary) }}
 	}), opts)
