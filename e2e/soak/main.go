@@ -33,7 +33,7 @@
 //
 // To dig: SOAK_DEBUG_LOG=1 prints every log of the server on stderr;
 // SOAK_DEBUG_DRAIN=1 dumps the goroutines while the drain check waits.
-// The bugs it found are reproduced, deterministically, by repro_test.go.
+// The bugs it found are reproduced by repro_test.go (SOAK_REPRO=1).
 package main
 
 import (

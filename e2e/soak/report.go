@@ -207,7 +207,7 @@ func (r *run) markdown(samples []sample) string {
 		}
 	}
 
-	p("\nDeterministic reproductions of the bugs the soak has found are in `e2e/soak/repro_test.go`\n")
+	p("\nReproductions of the bugs the soak has found are in `e2e/soak/repro_test.go`\n")
 	p("(`SOAK_REPRO=1 go test -race -count=1 -run Repro -v ./e2e/soak`; skipped otherwise).\n")
 
 	p("\n## Running it for hours\n\n")

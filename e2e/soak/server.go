@@ -350,6 +350,27 @@ func (a *app) lingering() []string {
 	return out
 }
 
+// lingeringSockets describes the sockets still registered in a namespace
+// (for a failed drain).
+func (a *app) lingeringSockets() []string {
+	var out []string
+	nsps := append([]*socketio.Namespace{a.io.Of("/"), a.io.Of("/chat"), a.io.Of("/auth")}, a.dyn.Children()...)
+	for _, n := range nsps {
+		for _, s := range n.Sockets() {
+			state := "engine session open"
+			select {
+			case <-s.Conn().Closed():
+				state = "engine session closed"
+			default:
+			}
+			out = append(out, fmt.Sprintf("%s %s of %q (connected %v, recovered %v, %s)", n.Name(), s.ID(),
+				s.Conn().Request().URL.Query().Get("name"), s.Connected(), s.Recovered(), state))
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
 // counts returns the open Engine.IO sessions, the connected sockets of
 // every namespace and the number of namespaces.
 func (a *app) counts() (engine, sockets, namespaces int) {

@@ -255,7 +255,7 @@ func (r *run) drainCheck() {
 		s := r.sm.now()
 		checks := []check{
 			{Name: "no Engine.IO session left", OK: s.EngineClients == 0, Detail: fmt.Sprintf("%d open %v", s.EngineClients, r.app.lingering())},
-			{Name: "no socket left", OK: s.Sockets == 0, Detail: fmt.Sprintf("%d connected", s.Sockets)},
+			{Name: "no socket left", OK: s.Sockets == 0, Detail: fmt.Sprintf("%d connected %v", s.Sockets, r.app.lingeringSockets())},
 			{Name: "dynamic namespaces removed", OK: s.Namespaces == r.base.Namespaces, Detail: fmt.Sprintf("%d namespaces, %d at the baseline", s.Namespaces, r.base.Namespaces)},
 			{Name: "goroutines back to the baseline", OK: s.Goroutines <= r.base.Goroutines+c.GoroutineSlack,
 				Detail: fmt.Sprintf("%d, baseline %d (+%d allowed)", s.Goroutines, r.base.Goroutines, c.GoroutineSlack)},
@@ -269,7 +269,7 @@ func (r *run) drainCheck() {
 			ok = ok && ch.OK
 		}
 		if !ok {
-			r.logf("not drained yet: %v", r.app.lingering())
+			r.logf("not drained yet: sessions %v, sockets %v", r.app.lingering(), r.app.lingeringSockets())
 			if os.Getenv("SOAK_DEBUG_DRAIN") != "" {
 				_ = pprof.Lookup("goroutine").WriteTo(os.Stderr, 1)
 			}
