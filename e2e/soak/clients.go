@@ -639,6 +639,9 @@ func (l *life) switchDyn() {
 		v = l.r.newVsock(l.m, l.name, nsp, l.p.faulted, nil)
 		l.dyns[nsp] = v
 	}
+	v.mu.Lock()
+	v.connects = 0 // joined again on purpose: not a reconnection
+	v.mu.Unlock()
 	v.closing.Store(false)
 	v.s.Connect()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)

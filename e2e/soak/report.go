@@ -207,8 +207,14 @@ func (r *run) markdown(samples []sample) string {
 		}
 	}
 
-	p("\nReproductions of the bugs the soak has found are in `e2e/soak/repro_test.go`\n")
-	p("(`SOAK_REPRO=1 go test -race -count=1 -run Repro -v ./e2e/soak`; skipped otherwise).\n")
+	p("\nBugs the soak has found, in this run or earlier ones, reproduced in `e2e/soak/repro_test.go`\n")
+	p("(`SOAK_REPRO=1 go test -race -count=1 -run Repro -v ./e2e/soak`; skipped otherwise):\n\n")
+	p("- `TestReproServerInterleavesAttachments`, `TestReproClientInterleavesAttachments`: two packets\n")
+	p("  with binary attachments sent at once on one connection (two namespaces, or an acknowledgement\n")
+	p("  and a broadcast) interleave their messages; the peer's decoder fails (\"got plaintext data when\n")
+	p("  reconstructing a packet\") and the connection closes, for a client that did nothing wrong.\n")
+	p("- `TestReproSocketAttachedAfterClose`: a socket whose connection closes while it is being attached\n")
+	p("  stays registered, and connected, in its namespace for good.\n")
 
 	p("\n## Running it for hours\n\n")
 	p("```sh\n")

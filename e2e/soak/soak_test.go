@@ -38,8 +38,8 @@ func TestSoakShort(t *testing.T) {
 		ResidentShare:    0.3,
 		LifeMin:          time.Second,
 		LifeMax:          3 * time.Second,
-		PingInterval:     time.Second,
-		PingTimeout:      time.Second,
+		PingInterval:     2 * time.Second, // short, but not so short that a
+		PingTimeout:      3 * time.Second, // loaded CI machine misses pongs
 		RecoveryDuration: 5 * time.Second,
 		Sample:           250 * time.Millisecond,
 		Progress:         time.Second,
