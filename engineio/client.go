@@ -607,41 +607,28 @@ func (c *ClientConn) deliver(f func()) bool {
 // returns ErrClosed once Close was called or the connection closed, and
 // ErrSendBufferFull when the queue is full.
 func (c *ClientConn) Send(data []byte, binary bool) error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.state != clientOpen {
-		return ErrClosed
-	}
-	p := packet.Packet{Type: packet.Message, Data: data, Binary: binary}
-	n := packet.EncodedLen(p)
-	if c.queued+n > c.maxQueued && len(c.queue) > 0 {
-		return ErrSendBufferFull
-	}
-	c.enqueueLocked(p, n)
-	return nil
+	return c.SendBatch([]Message{{Data: data, Binary: binary}})
 }
 
 // SendBatch queues msgs together: no message sent from another goroutine
 // comes between them (a Socket.IO packet with binary attachments is
-// several messages that must arrive in a row).
+// several messages that must arrive in a row). When they do not fit in the
+// queue, none is queued (ErrSendBufferFull).
 func (c *ClientConn) SendBatch(msgs []Message) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.state != clientOpen {
 		return ErrClosed
 	}
-	total := 0
-	for _, m := range msgs {
-		total += packet.EncodedLen(packet.Packet{Type: packet.Message, Data: m.Data, Binary: m.Binary})
+	pkts := messagePackets(msgs)
+	n := 0
+	for _, p := range pkts {
+		n += packet.EncodedLen(p)
 	}
-	if c.queued+total > c.maxQueued && (len(c.queue) > 0 || len(msgs) > 1) {
+	if c.queued+n > c.maxQueued && (len(c.queue) > 0 || len(pkts) > 1) {
 		return ErrSendBufferFull
 	}
-	for _, m := range msgs {
-		c.queue = append(c.queue, packet.Packet{Type: packet.Message, Data: m.Data, Binary: m.Binary})
-	}
-	c.queued += total
-	c.kickLocked()
+	c.enqueueLocked(n, pkts...)
 	return nil
 }
 
@@ -654,8 +641,10 @@ func (c *ClientConn) Writable() bool {
 	return c.state == clientOpen && !c.writing && len(c.queue) == 0
 }
 
-func (c *ClientConn) enqueueLocked(p packet.Packet, n int) {
-	c.queue = append(c.queue, p)
+// enqueueLocked queues pkts, of n bytes in all, and wakes the writer.
+// c.mu is held.
+func (c *ClientConn) enqueueLocked(n int, pkts ...packet.Packet) {
+	c.queue = append(c.queue, pkts...)
 	c.queued += n
 	c.kickLocked()
 }
@@ -719,7 +708,7 @@ func (c *ClientConn) onPacket(p packet.Packet) bool {
 	case packet.Ping:
 		c.mu.Lock()
 		if c.state == clientOpen {
-			c.enqueueLocked(packet.Packet{Type: packet.Pong}, 1)
+			c.enqueueLocked(1, packet.Packet{Type: packet.Pong})
 		}
 		if c.watchdog != nil && c.state != clientClosed {
 			c.watchdog.Reset(c.pingInterval + c.pingTimeout)

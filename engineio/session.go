@@ -133,12 +133,7 @@ func newID() string {
 // the caller must not change it, though it may share it between sessions.
 // It returns ErrClosed when the session is closing or closed.
 func (s *Session) Send(data []byte, binary bool) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.state != stateOpen {
-		return ErrClosed
-	}
-	return s.enqueueLocked(packet.Packet{Type: packet.Message, Data: data, Binary: binary})
+	return s.SendBatch([]Message{{Data: data, Binary: binary}})
 }
 
 // Message is one Engine.IO message, for SendBatch.
@@ -157,20 +152,17 @@ func (s *Session) SendBatch(msgs []Message) error {
 	if s.state != stateOpen {
 		return ErrClosed
 	}
-	total := 0
+	return s.enqueueLocked(messagePackets(msgs)...)
+}
+
+// messagePackets returns msgs as MESSAGE packets (on the caller's stack for
+// the usual one to four).
+func messagePackets(msgs []Message) []packet.Packet {
+	pkts := make([]packet.Packet, 0, 4)
 	for _, m := range msgs {
-		total += packet.EncodedLen(packet.Packet{Type: packet.Message, Data: m.Data, Binary: m.Binary})
+		pkts = append(pkts, packet.Packet{Type: packet.Message, Data: m.Data, Binary: m.Binary})
 	}
-	if s.queued+total > s.srv.cfg.maxBuffered && (len(s.queue) > 0 || len(msgs) > 1) {
-		go s.closeWith(ReasonTransportError, ErrSlowConsumer)
-		return ErrSlowConsumer
-	}
-	for _, m := range msgs {
-		s.queue = append(s.queue, packet.Packet{Type: packet.Message, Data: m.Data, Binary: m.Binary})
-	}
-	s.queued += total
-	s.kickLocked()
-	return nil
+	return pkts
 }
 
 // Writable reports whether the transport can take a message right now
@@ -191,14 +183,19 @@ func (s *Session) Writable() bool {
 	return false
 }
 
-// enqueueLocked queues p and wakes the transport. s.mu is held.
-func (s *Session) enqueueLocked(p packet.Packet) error {
-	n := packet.EncodedLen(p)
-	if s.queued+n > s.srv.cfg.maxBuffered && len(s.queue) > 0 {
+// enqueueLocked queues pkts in a row and wakes the transport. Past the
+// slow-consumer limit none is queued and the session closes (a lone packet
+// still goes into an empty queue, whatever its size). s.mu is held.
+func (s *Session) enqueueLocked(pkts ...packet.Packet) error {
+	n := 0
+	for _, p := range pkts {
+		n += packet.EncodedLen(p)
+	}
+	if s.queued+n > s.srv.cfg.maxBuffered && (len(s.queue) > 0 || len(pkts) > 1) {
 		go s.closeWith(ReasonTransportError, ErrSlowConsumer)
 		return ErrSlowConsumer
 	}
-	s.queue = append(s.queue, p)
+	s.queue = append(s.queue, pkts...)
 	s.queued += n
 	s.kickLocked()
 	return nil
