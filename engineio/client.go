@@ -303,8 +303,8 @@ func (c *ClientConn) isClosed() bool {
 	return c.state == clientClosed
 }
 
-// Done returns a channel closed when the connection has closed and every
-// goroutine it started has returned.
+// Done returns a channel closed when the connection has closed, OnClose
+// has returned and every goroutine it started has returned.
 func (c *ClientConn) Done() <-chan struct{} { return c.done }
 
 // Dial connects to the Engine.IO server at rawURL (http, https, ws or wss;
@@ -596,6 +596,7 @@ func (c *ClientConn) deliver(f func()) bool {
 		c.mu.Unlock()
 		if pending {
 			c.h.OnClose(reason, cause)
+			c.goEnd() // counted by closeWith
 		}
 	}()
 	f()
@@ -795,6 +796,7 @@ func (c *ClientConn) closeWith(reason string, cause error) {
 	c.closeReason, c.closeCause = reason, cause
 	deliverNow := !c.delivering
 	c.closePending = c.delivering
+	c.active++ // Done waits for OnClose to return
 	if sendClose {
 		c.goLocked(c.sendClosePacket)
 	}
@@ -817,6 +819,7 @@ func (c *ClientConn) closeWith(reason string, cause error) {
 		c.deliverMu.Lock() // a delivery that saw the state open has returned
 		c.deliverMu.Unlock()
 		c.h.OnClose(reason, cause)
+		c.goEnd()
 	}
 }
 
