@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/go-sio/socketio/internal/serial"
 	"github.com/go-sio/socketio/parser"
 )
 
@@ -60,7 +61,7 @@ type Cluster struct {
 
 	// sse runs the handlers of server-side events one at a time, in
 	// order, off the bus's goroutine (a handler may wait for the bus).
-	sse serialQueue
+	sse serial.Queue
 
 	mu        sync.Mutex
 	requests  map[string]*clusterRequest
@@ -436,7 +437,7 @@ func (c *Cluster) onMessage(m *ClusterMessage, offset string, seen func()) {
 				once.Do(func() { c.respond(from, MsgServerSideEmitResponse, &MessageData{RequestID: req, Packet: first(a)}) })
 			}
 		}
-		c.sse.do(func() { c.nsp.HandleServerSideEmit(ev, args, reply) })
+		c.sse.Push(func() { c.nsp.HandleServerSideEmit(ev, args, reply) })
 	case MsgBroadcastClientCount, MsgBroadcastAck, MsgFetchSocketsResponse, MsgServerSideEmitResponse:
 		c.onResponse(m.Type, d)
 	}
@@ -488,43 +489,6 @@ func (c *Cluster) onResponse(t MessageType, d *MessageData) {
 	}
 	if complete {
 		close(r.done)
-	}
-}
-
-// serialQueue runs functions one at a time, in the order given, on a
-// goroutine that exists only while there is something to run.
-type serialQueue struct {
-	mu      sync.Mutex
-	queue   []func()
-	running bool
-}
-
-func (q *serialQueue) do(fn func()) {
-	q.mu.Lock()
-	q.queue = append(q.queue, fn)
-	if q.running {
-		q.mu.Unlock()
-		return
-	}
-	q.running = true
-	q.mu.Unlock()
-	go q.run()
-}
-
-func (q *serialQueue) run() {
-	for {
-		q.mu.Lock()
-		if len(q.queue) == 0 {
-			q.running = false
-			q.queue = nil
-			q.mu.Unlock()
-			return
-		}
-		fn := q.queue[0]
-		q.queue[0] = nil
-		q.queue = q.queue[1:]
-		q.mu.Unlock()
-		fn()
 	}
 }
 

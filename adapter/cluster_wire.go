@@ -90,20 +90,15 @@ type WirePacket struct {
 
 // EncodeOptions returns opts as Node sends them.
 func EncodeOptions(opts BroadcastOptions) *WireOptions {
-	w := &WireOptions{Rooms: opts.Rooms, Except: opts.Except}
-	if w.Rooms == nil {
-		w.Rooms = []Room{}
-	}
-	if w.Except == nil {
-		w.Except = []Room{}
-	}
-	w.Flags.Volatile = opts.Flags.Volatile
-	w.Flags.Local = opts.Flags.Local
+	w := &WireOptions{Rooms: nonNil(opts.Rooms), Except: nonNil(opts.Except), Flags: WireFlags{
+		Volatile: opts.Flags.Volatile,
+		Local:    opts.Flags.Local,
+		Timeout:  opts.Flags.Timeout.Milliseconds(),
+	}}
 	if opts.Flags.NoCompress {
 		f := false
 		w.Flags.Compress = &f
 	}
-	w.Flags.Timeout = opts.Flags.Timeout.Milliseconds()
 	return w
 }
 
@@ -174,26 +169,21 @@ type rawValue struct {
 
 func (r rawValue) isZero() bool { return r.json == nil && r.mp.IsZero() }
 
-// wireData is MessageData with the packet kept encoded.
-type wireData struct {
+// wireData is MessageData with the packet kept encoded, R being the raw
+// type of the format (json.RawMessage or parser.Raw).
+type wireData[R any] struct {
 	RequestID   string          `json:"requestId"`
 	Opts        *WireOptions    `json:"opts"`
-	Packet      json.RawMessage `json:"packet"`
+	Packet      R               `json:"packet"`
 	Rooms       []Room          `json:"rooms"`
 	Close       *bool           `json:"close"`
 	Sockets     []SocketDetails `json:"sockets"`
 	ClientCount *int            `json:"clientCount"`
 }
 
-// mpData is the same for MessagePack.
-type mpData struct {
-	RequestID   string          `json:"requestId"`
-	Opts        *WireOptions    `json:"opts"`
-	Packet      parser.Raw      `json:"packet"`
-	Rooms       []Room          `json:"rooms"`
-	Close       *bool           `json:"close"`
-	Sockets     []SocketDetails `json:"sockets"`
-	ClientCount *int            `json:"clientCount"`
+// data returns w without its packet.
+func (w *wireData[R]) data() MessageData {
+	return MessageData{RequestID: w.RequestID, Opts: w.Opts, Rooms: w.Rooms, Close: w.Close, Sockets: w.Sockets, ClientCount: w.ClientCount}
 }
 
 // DecodeData decodes the data of a message of type t, encoded in either
@@ -204,20 +194,20 @@ func DecodeData(t MessageType, b []byte) (*MessageData, error) {
 		raw rawValue
 	)
 	if FormatOf(b) == FormatJSON {
-		var w wireData
+		var w wireData[json.RawMessage]
 		if err := json.Unmarshal(b, &w); err != nil {
 			return nil, badMessage("%v", err)
 		}
-		d = MessageData{RequestID: w.RequestID, Opts: w.Opts, Rooms: w.Rooms, Close: w.Close, Sockets: w.Sockets, ClientCount: w.ClientCount}
+		d = w.data()
 		if w.Packet != nil && string(w.Packet) != "null" {
 			raw.json = w.Packet
 		}
 	} else {
-		var w mpData
+		var w wireData[parser.Raw]
 		if err := msgpack.Unmarshal(b, &w); err != nil {
 			return nil, badMessage("%v", err)
 		}
-		d = MessageData{RequestID: w.RequestID, Opts: w.Opts, Rooms: w.Rooms, Close: w.Close, Sockets: w.Sockets, ClientCount: w.ClientCount}
+		d = w.data()
 		raw.mp = w.Packet
 	}
 	if raw.isZero() {
@@ -246,19 +236,13 @@ func DecodeData(t MessageType, b []byte) (*MessageData, error) {
 	return &d, nil
 }
 
-// wireMessage is ClusterMessage with the data kept encoded.
-type wireMessage struct {
-	UID  string          `json:"uid"`
-	Nsp  string          `json:"nsp"`
-	Type MessageType     `json:"type"`
-	Data json.RawMessage `json:"data"`
-}
-
-type mpMessage struct {
+// wireMessage is ClusterMessage with the data kept encoded, R being the
+// raw type of the format.
+type wireMessage[R any] struct {
 	UID  string      `json:"uid"`
 	Nsp  string      `json:"nsp"`
 	Type MessageType `json:"type"`
-	Data parser.Raw  `json:"data"`
+	Data R           `json:"data"`
 }
 
 // DecodeMessage decodes a whole message in either format. The packet of a
@@ -269,7 +253,7 @@ func DecodeMessage(b []byte) (*ClusterMessage, error) {
 	m := &ClusterMessage{}
 	var data []byte
 	if FormatOf(b) == FormatJSON {
-		var w wireMessage
+		var w wireMessage[json.RawMessage]
 		if err := json.Unmarshal(b, &w); err != nil {
 			return nil, badMessage("%v", err)
 		}
@@ -278,7 +262,7 @@ func DecodeMessage(b []byte) (*ClusterMessage, error) {
 			data = w.Data
 		}
 	} else {
-		var w mpMessage
+		var w wireMessage[parser.Raw]
 		if err := msgpack.Unmarshal(b, &w); err != nil {
 			return nil, badMessage("%v", err)
 		}
@@ -323,33 +307,29 @@ func decodeArgs(r rawValue) ([]any, error) {
 	return out, nil
 }
 
+// wireHead is a WirePacket as decoded, its data kept encoded in R: the
+// raw type of the format, or rawValue once that is chosen.
+type wireHead[R any] struct {
+	Type parser.Type `json:"type"`
+	Nsp  *string     `json:"nsp"`
+	ID   *uint64     `json:"id"`
+	Data R           `json:"data"`
+}
+
 // decodeWirePacket decodes {type, data, nsp, id}.
 func decodeWirePacket(r rawValue) (*WirePacket, error) {
-	var head struct {
-		Type parser.Type `json:"type"`
-		Nsp  *string     `json:"nsp"`
-		ID   *uint64     `json:"id"`
-		Data rawValue    `json:"data"`
-	}
-	var err error
+	var (
+		head wireHead[rawValue]
+		err  error
+	)
 	if r.json != nil {
-		var h struct {
-			Type parser.Type     `json:"type"`
-			Nsp  *string         `json:"nsp"`
-			ID   *uint64         `json:"id"`
-			Data json.RawMessage `json:"data"`
-		}
+		var h wireHead[json.RawMessage]
 		err = json.Unmarshal(r.json, &h)
-		head.Type, head.Nsp, head.ID, head.Data.json = h.Type, h.Nsp, h.ID, h.Data
+		head = wireHead[rawValue]{h.Type, h.Nsp, h.ID, rawValue{json: h.Data}}
 	} else {
-		var h struct {
-			Type parser.Type `json:"type"`
-			Nsp  *string     `json:"nsp"`
-			ID   *uint64     `json:"id"`
-			Data parser.Raw  `json:"data"`
-		}
+		var h wireHead[parser.Raw]
 		err = r.mp.Decode(&h)
-		head.Type, head.Nsp, head.ID, head.Data.mp = h.Type, h.Nsp, h.ID, h.Data
+		head = wireHead[rawValue]{h.Type, h.Nsp, h.ID, rawValue{mp: h.Data}}
 	}
 	if err != nil {
 		return nil, badMessage("packet: %v", err)

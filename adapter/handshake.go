@@ -87,13 +87,14 @@ func (h *Handshake) UnmarshalJSON(b []byte) error {
 func stringLists(m map[string]any, key func(string) string) map[string][]string {
 	out := make(map[string][]string, len(m))
 	for k, v := range m {
+		k = key(k)
 		switch x := v.(type) {
 		case string:
-			out[key(k)] = append(out[key(k)], x)
+			out[k] = append(out[k], x)
 		case []any:
 			for _, e := range x {
 				if s, ok := e.(string); ok {
-					out[key(k)] = append(out[key(k)], s)
+					out[k] = append(out[k], s)
 				}
 			}
 		}

@@ -123,6 +123,23 @@ func (m *Memory) Sockets(rooms []Room) []SocketID {
 	return out
 }
 
+// HasRoom reports whether room holds a connected local socket: a member,
+// or the socket it is named after. It answers len(Sockets([]Room{room})) > 0
+// without building the list, for receive paths.
+func (m *Memory) HasRoom(room Room) bool {
+	if _, ok := m.nsp.LocalSocket(room); ok {
+		return true
+	}
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	for id := range m.rooms[room] {
+		if _, ok := m.nsp.LocalSocket(id); ok {
+			return true
+		}
+	}
+	return false
+}
+
 // apply calls fn for each connected local socket selected by opts, each
 // once. The index lock is not held while fn runs.
 func (m *Memory) apply(opts BroadcastOptions, fn func(Socket)) {

@@ -170,8 +170,8 @@ func TestShouldInclude(t *testing.T) {
 		{BroadcastOptions{Except: []Room{"r1"}}, false},
 		{BroadcastOptions{Rooms: []Room{"r1"}, Except: []Room{"id"}}, false},
 	} {
-		if got := shouldInclude(rooms, tc.opts); got != tc.want {
-			t.Errorf("shouldInclude(%v, %+v) = %v", rooms, tc.opts, got)
+		if got := ShouldInclude(rooms, tc.opts); got != tc.want {
+			t.Errorf("ShouldInclude(%v, %+v) = %v", rooms, tc.opts, got)
 		}
 	}
 }

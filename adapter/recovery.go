@@ -194,15 +194,17 @@ func (st *sessionStore) since(from string, rooms []Room) []*parser.Packet {
 	}
 	var out []*parser.Packet
 	for _, sp := range st.packets[start:] {
-		if !sp.volatile && shouldInclude(rooms, sp.opts) {
+		if !sp.volatile && ShouldInclude(rooms, sp.opts) {
 			out = append(out, sp.p)
 		}
 	}
 	return out
 }
 
-// shouldInclude reports whether a socket in rooms was a target of opts.
-func shouldInclude(rooms []Room, opts BroadcastOptions) bool {
+// ShouldInclude reports whether a socket in rooms (its own id included)
+// is a target of opts: Node's shouldIncludePacket, by which a stored
+// broadcast is replayed or not to a recovered socket.
+func ShouldInclude(rooms []Room, opts BroadcastOptions) bool {
 	included := len(opts.Rooms) == 0
 	for _, r := range rooms {
 		if slices.Contains(opts.Except, r) {

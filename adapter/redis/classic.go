@@ -201,9 +201,7 @@ func (f *classicFactory) detach(a *ClassicAdapter) error {
 // of keys, copying what it changes.
 func classicRoute(table map[string][]*ClassicAdapter, keys []string, a *ClassicAdapter, add bool) map[string][]*ClassicAdapter {
 	out := make(map[string][]*ClassicAdapter, len(table)+len(keys))
-	for k, v := range table {
-		out[k] = v
-	}
+	maps.Copy(out, table)
 	for _, k := range keys {
 		list := out[k]
 		if add {
@@ -460,20 +458,10 @@ func (a *ClassicAdapter) FetchSockets(ctx context.Context, opts adapter.Broadcas
 	if opts.Flags.Local {
 		return local, nil
 	}
-	n, err := a.ServerCount(ctx)
-	if err != nil {
-		return local, err
-	}
-	if n <= 1 {
-		return local, nil
-	}
-	id := classicUID()
-	b, err := classicJSON(&classicFetchRequest{UID: a.uid, RequestID: id, Type: classicRemoteFetch, Opts: classicOpts(opts)})
-	if err != nil {
-		return local, err
-	}
-	r := &classicPending{typ: classicRemoteFetch, want: n - 1, sockets: local}
-	err = a.request(ctx, opts.Flags.Timeout, id, r, b, func(got, want int) error {
+	r := &classicPending{typ: classicRemoteFetch, sockets: local}
+	err := a.request(ctx, opts.Flags.Timeout, r, func(id string) ([]byte, error) {
+		return classicJSON(&classicFetchRequest{UID: a.uid, RequestID: id, Type: classicRemoteFetch, Opts: classicOpts(opts)})
+	}, func(got, want int) error {
 		return &RequestTimeoutError{Op: "fetchSockets", Got: got, Want: want}
 	})
 	a.mu.Lock()
@@ -485,21 +473,10 @@ func (a *ClassicAdapter) FetchSockets(ctx context.Context, opts adapter.Broadcas
 // AllRooms returns the rooms of every node, as allRooms() of Node.js:
 // with the sockets' own rooms (their ids), unlike Rooms.
 func (a *ClassicAdapter) AllRooms(ctx context.Context) ([]adapter.Room, error) {
-	local := a.localRooms()
-	n, err := a.ServerCount(ctx)
-	if err != nil {
-		return local, err
-	}
-	if n <= 1 {
-		return local, nil
-	}
-	id := classicUID()
-	b, err := classicJSON(&classicAllRoomsRequest{UID: a.uid, RequestID: id, Type: classicAllRooms})
-	if err != nil {
-		return local, err
-	}
-	r := &classicPending{typ: classicAllRooms, want: n - 1, rooms: local}
-	err = a.request(ctx, 0, id, r, b, func(got, want int) error {
+	r := &classicPending{typ: classicAllRooms, rooms: a.localRooms()}
+	err := a.request(ctx, 0, r, func(id string) ([]byte, error) {
+		return classicJSON(&classicAllRoomsRequest{UID: a.uid, RequestID: id, Type: classicAllRooms})
+	}, func(got, want int) error {
 		return &RequestTimeoutError{Op: "allRooms", Got: got, Want: want}
 	})
 	a.mu.Lock()
@@ -530,27 +507,34 @@ func (a *ClassicAdapter) ServerSideEmit(ctx context.Context, event string, args 
 		a.publishValue(a.requestChannel, &classicEmitRequest{UID: a.uid, Type: classicServerSideEmit, Data: data}, binary)
 		return nil
 	}
-	n, err := a.ServerCount(ctx)
-	if err != nil {
-		return err
-	}
-	if n <= 1 {
-		return nil
-	}
-	id := classicUID()
-	b, err := classicEncode(&classicEmitRequest{UID: a.uid, RequestID: id, Type: classicServerSideEmit, Data: data}, binary)
-	if err != nil {
-		return fmt.Errorf("socketio: redis: serverSideEmit: %w", err)
-	}
-	r := &classicPending{typ: classicServerSideEmit, want: n - 1, onReply: ack}
-	return a.request(ctx, 0, id, r, b, func(got, want int) error {
+	r := &classicPending{typ: classicServerSideEmit, onReply: ack}
+	return a.request(ctx, 0, r, func(id string) ([]byte, error) {
+		b, err := classicEncode(&classicEmitRequest{UID: a.uid, RequestID: id, Type: classicServerSideEmit, Data: data}, binary)
+		if err != nil {
+			return nil, fmt.Errorf("socketio: redis: serverSideEmit: %w", err)
+		}
+		return b, nil
+	}, func(got, want int) error {
 		return &adapter.ErrTimeoutReached{Got: got, Want: want}
 	})
 }
 
-// request publishes a request and waits for its answers, the timeout
-// (Options.RequestTimeout when 0), ctx or Close.
-func (a *ClassicAdapter) request(ctx context.Context, timeout time.Duration, id string, r *classicPending, payload []byte, timedOut func(got, want int) error) error {
+// request asks every other node: it publishes the request encode makes
+// with a new id and waits for their answers, the timeout
+// (Options.RequestTimeout when 0), ctx or Close. Alone in the cluster, it
+// returns at once; so it does when the nodes cannot be counted, with the
+// error of ServerCount.
+func (a *ClassicAdapter) request(ctx context.Context, timeout time.Duration, r *classicPending, encode func(id string) ([]byte, error), timedOut func(got, want int) error) error {
+	n, err := a.ServerCount(ctx)
+	if err != nil || n <= 1 {
+		return err
+	}
+	id := classicUID()
+	payload, err := encode(id)
+	if err != nil {
+		return err
+	}
+	r.want = n - 1
 	if timeout <= 0 {
 		timeout = a.f.cfg.timeout
 	}
@@ -570,7 +554,6 @@ func (a *ClassicAdapter) request(ctx context.Context, timeout time.Duration, id 
 	a.publish(a.requestChannel, payload)
 	timer := time.NewTimer(timeout)
 	defer timer.Stop()
-	var err error
 	select {
 	case <-r.done:
 		return nil
@@ -627,7 +610,7 @@ func (a *ClassicAdapter) onBroadcast(channel string, payload []byte) {
 	}
 	if rest != "" {
 		room := rest[:len(rest)-1] // the trailing '#'
-		if room != "" && len(a.Memory.Sockets([]adapter.Room{room})) == 0 {
+		if room != "" && !a.Memory.HasRoom(room) {
 			return // no local member: nothing to decode
 		}
 	}
@@ -724,15 +707,8 @@ func (a *ClassicAdapter) onRequest(payload []byte) {
 			return
 		}
 		local, _ := a.Memory.FetchSockets(context.Background(), classicRequestOptions(req.Opts))
-		binary := false
-		for _, s := range local {
-			binary = binary || adapter.HasBinary(s.Data)
-		}
-		sockets := local
-		if sockets == nil {
-			sockets = []adapter.SocketDetails{}
-		}
-		a.respond(req, &classicFetchResponse{RequestID: req.RequestID, Sockets: sockets}, binary)
+		binary := slices.ContainsFunc(local, func(s adapter.SocketDetails) bool { return adapter.HasBinary(s.Data) })
+		a.respond(req, &classicFetchResponse{RequestID: req.RequestID, Sockets: classicNonNil(local)}, binary)
 
 	case classicServerSideEmit:
 		a.onServerSideEmit(req)

@@ -225,7 +225,7 @@ func classicRawJSON(b json.RawMessage) classicRaw {
 	return classicRaw{js: b}
 }
 
-func (r classicRaw) absent() bool { return r.js == nil && r.mp.IsZero() }
+func classicRawMP(r parser.Raw) classicRaw { return classicRaw{mp: r} }
 
 // null reports whether the value is absent or null (nil in MessagePack,
 // or notepack's undefined, fixext 1 of type 0).
@@ -307,6 +307,14 @@ func classicEvent(data []any) (string, []any, error) {
 	return ev, data[1:], nil
 }
 
+// classicPacketWire is a packet as decoded, its data R in the message's
+// format (json.RawMessage or parser.Raw).
+type classicPacketWire[R any] struct {
+	Type *int    `json:"type"`
+	Nsp  *string `json:"nsp"`
+	Data R       `json:"data"`
+}
+
 // packet decodes {type, data: [event, ...args], nsp, id} into an EVENT;
 // a missing nsp is "/", as in Node.js.
 func (r classicRaw) packet() (*parser.Packet, error) {
@@ -317,21 +325,13 @@ func (r classicRaw) packet() (*parser.Packet, error) {
 		err  error
 	)
 	if r.js != nil {
-		var h struct {
-			Type *int            `json:"type"`
-			Nsp  *string         `json:"nsp"`
-			Data json.RawMessage `json:"data"`
-		}
+		var h classicPacketWire[json.RawMessage]
 		err = json.Unmarshal(r.js, &h)
 		typ, nsp, data = h.Type, h.Nsp, classicRawJSON(h.Data)
 	} else if !r.mp.IsZero() {
-		var h struct {
-			Type *int       `json:"type"`
-			Nsp  *string    `json:"nsp"`
-			Data parser.Raw `json:"data"`
-		}
+		var h classicPacketWire[parser.Raw]
 		err = r.mp.Decode(&h)
-		typ, nsp, data = h.Type, h.Nsp, classicRaw{mp: h.Data}
+		typ, nsp, data = h.Type, h.Nsp, classicRawMP(h.Data)
 	} else {
 		return nil, classicBad("packet absent")
 	}
@@ -378,7 +378,7 @@ func classicDecodeBroadcast(b []byte) (uid string, p *parser.Packet, opts *adapt
 	if opts == nil {
 		return "", nil, nil, classicBad("broadcast without options")
 	}
-	pr := classicRaw{mp: elems[1]}
+	pr := classicRawMP(elems[1])
 	if pr.null() {
 		return uid, nil, opts, nil
 	}
@@ -417,9 +417,10 @@ type classicRequestWire[R any] struct {
 	Packet    R                    `json:"packet"`
 }
 
-func (w *classicRequestWire[R]) request(data, packet classicRaw) *classicRequest {
+// request returns w with its raw values made classicRaw by raw.
+func (w *classicRequestWire[R]) request(raw func(R) classicRaw) *classicRequest {
 	return &classicRequest{Type: w.Type, UID: w.UID, RequestID: w.RequestID, Rooms: w.Rooms, Opts: w.Opts,
-		SID: w.SID, Room: w.Room, Close: w.Close, Data: data, Packet: packet}
+		SID: w.SID, Room: w.Room, Close: w.Close, Data: raw(w.Data), Packet: raw(w.Packet)}
 }
 
 // classicDecodeRequest decodes a request: JSON when it starts with '{',
@@ -430,13 +431,13 @@ func classicDecodeRequest(b []byte) (*classicRequest, error) {
 		if err := json.Unmarshal(b, &w); err != nil {
 			return nil, classicBad("request: %v", err)
 		}
-		return w.request(classicRawJSON(w.Data), classicRawJSON(w.Packet)), nil
+		return w.request(classicRawJSON), nil
 	}
 	var w classicRequestWire[parser.Raw]
 	if err := msgpack.Unmarshal(b, &w); err != nil {
 		return nil, classicBad("request: %v", err)
 	}
-	return w.request(classicRaw{mp: w.Data}, classicRaw{mp: w.Packet}), nil
+	return w.request(classicRawMP), nil
 }
 
 // classicResponse is a message received on a response channel. Sockets
@@ -451,49 +452,45 @@ type classicResponse struct {
 	Packet      classicRaw
 }
 
-type classicResponseJSON struct {
-	Type        *int            `json:"type"`
-	RequestID   string          `json:"requestId"`
-	Sockets     json.RawMessage `json:"sockets"`
-	Rooms       []string        `json:"rooms"`
-	ClientCount *int            `json:"clientCount"`
-	Data        json.RawMessage `json:"data"`
-	Packet      json.RawMessage `json:"packet"`
+// classicResponseWire is a response as decoded, its raw values R in the
+// message's format (json.RawMessage or parser.Raw).
+type classicResponseWire[R any] struct {
+	Type        *int     `json:"type"`
+	RequestID   string   `json:"requestId"`
+	Sockets     R        `json:"sockets"`
+	Rooms       []string `json:"rooms"`
+	ClientCount *int     `json:"clientCount"`
+	Data        R        `json:"data"`
+	Packet      R        `json:"packet"`
 }
 
-type classicResponseMP struct {
-	Type        *int       `json:"type"`
-	RequestID   string     `json:"requestId"`
-	Sockets     parser.Raw `json:"sockets"`
-	Rooms       []string   `json:"rooms"`
-	ClientCount *int       `json:"clientCount"`
-	Data        parser.Raw `json:"data"`
-	Packet      parser.Raw `json:"packet"`
+// response returns w with its raw values made classicRaw by raw.
+func (w *classicResponseWire[R]) response(raw func(R) classicRaw) *classicResponse {
+	return &classicResponse{Type: w.Type, RequestID: w.RequestID, Sockets: raw(w.Sockets),
+		Rooms: w.Rooms, ClientCount: w.ClientCount, Data: raw(w.Data), Packet: raw(w.Packet)}
 }
 
 // classicDecodeResponse decodes a response, in either format.
 func classicDecodeResponse(b []byte) (*classicResponse, error) {
 	if adapter.FormatOf(b) == adapter.FormatJSON {
-		var w classicResponseJSON
+		var w classicResponseWire[json.RawMessage]
 		if err := json.Unmarshal(b, &w); err != nil {
 			return nil, classicBad("response: %v", err)
 		}
-		return &classicResponse{Type: w.Type, RequestID: w.RequestID, Sockets: classicRawJSON(w.Sockets),
-			Rooms: w.Rooms, ClientCount: w.ClientCount, Data: classicRawJSON(w.Data), Packet: classicRawJSON(w.Packet)}, nil
+		return w.response(classicRawJSON), nil
 	}
-	var w classicResponseMP
+	var w classicResponseWire[parser.Raw]
 	if err := msgpack.Unmarshal(b, &w); err != nil {
 		return nil, classicBad("response: %v", err)
 	}
-	return &classicResponse{Type: w.Type, RequestID: w.RequestID, Sockets: classicRaw{mp: w.Sockets},
-		Rooms: w.Rooms, ClientCount: w.ClientCount, Data: classicRaw{mp: w.Data}, Packet: classicRaw{mp: w.Packet}}, nil
+	return w.response(classicRawMP), nil
 }
 
 // --- small helpers -----------------------------------------------------------
 
-func classicNonNil(s []string) []string {
+func classicNonNil[T any](s []T) []T {
 	if s == nil {
-		return []string{}
+		return []T{}
 	}
 	return s
 }

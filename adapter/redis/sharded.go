@@ -170,8 +170,7 @@ func (a *ShardedAdapter) Close() error {
 	a.rmu.Unlock()
 	err := a.Cluster.Close()
 	if hub != nil {
-		hub.removeAll(a)
-		a.f.hubs.release(hub)
+		a.f.hubs.release(hub, a)
 	}
 	return err
 }
@@ -426,7 +425,10 @@ func (r *hubRef) acquire() *subHub {
 	return r.hub
 }
 
-func (r *hubRef) release(h *subHub) {
+// release stops routing h's channels to owner, and closes h with its last
+// user.
+func (r *hubRef) release(h *subHub, owner any) {
+	h.removeAll(owner)
 	r.mu.Lock()
 	last := false
 	if r.hub == h {

@@ -224,8 +224,7 @@ func (a *StreamsAdapter) Close() error {
 	err := a.Cluster.Close()
 	if inited {
 		a.f.unregister(a)
-		a.hub.removeAll(a)
-		a.f.hubs.release(a.hub)
+		a.f.hubs.release(a.hub, a)
 	}
 	return err
 }
@@ -389,6 +388,7 @@ func (a *StreamsAdapter) onRaw(channel string, payload []byte) {
 type streamReader struct {
 	f       *streamsFactory
 	stream  string
+	conn    string // "stream <name>": the reader for the state reporter
 	ctx     context.Context
 	cancel  context.CancelFunc
 	done    chan struct{}
@@ -407,7 +407,7 @@ type streamTail interface {
 }
 
 func newStreamReader(f *streamsFactory, stream string) *streamReader {
-	r := &streamReader{f: f, stream: stream, done: make(chan struct{}), started: make(chan struct{})}
+	r := &streamReader{f: f, stream: stream, conn: "stream " + stream, done: make(chan struct{}), started: make(chan struct{})}
 	r.ctx, r.cancel = context.WithCancel(context.Background())
 	go r.run()
 	return r
@@ -461,14 +461,14 @@ func (r *streamReader) run() {
 			return
 		}
 		if err != nil {
-			r.f.state.set("stream "+r.stream, err)
+			r.f.state.set(r.conn, err)
 			if !r.sleep(backoff) {
 				return
 			}
 			backoff = min(2*backoff, readerMaxBackoff)
 			continue
 		}
-		r.f.state.set("stream "+r.stream, nil)
+		r.f.state.set(r.conn, nil)
 		backoff = readerMinBackoff
 		for _, e := range entries {
 			r.dispatch(e)
@@ -494,13 +494,13 @@ func (r *streamReader) start() string {
 				id = "0-0"
 			}
 			r.setLast(id)
-			r.f.state.set("stream "+r.stream, nil)
+			r.f.state.set(r.conn, nil)
 			return id
 		}
 		if r.ctx.Err() != nil {
 			return "$"
 		}
-		r.f.state.set("stream "+r.stream, err)
+		r.f.state.set(r.conn, err)
 		if !r.sleep(backoff) {
 			return "$"
 		}
@@ -702,27 +702,12 @@ func (a *StreamsAdapter) missed(e StreamEntry, rooms []adapter.Room, last string
 		return nil
 	}
 	opts := m.Data.Opts.Options()
-	if opts.Flags.Volatile || !includes(rooms, opts) {
+	if opts.Flags.Volatile || !adapter.ShouldInclude(rooms, opts) {
 		return nil
 	}
 	p.Namespace, p.HasID, p.ID = a.nsp.Name(), false, 0
 	p.Args = append(slices.Clip(p.Args), e.ID)
 	return p
-}
-
-// includes is Node's shouldIncludePacket: a socket in rooms was a target
-// of opts.
-func includes(rooms []adapter.Room, opts adapter.BroadcastOptions) bool {
-	included := len(opts.Rooms) == 0
-	for _, r := range rooms {
-		if slices.Contains(opts.Except, r) {
-			return false
-		}
-		if !included && slices.Contains(opts.Rooms, r) {
-			included = true
-		}
-	}
-	return included
 }
 
 // parseStreamID splits an entry id; ok is false when it is not one.

@@ -18,6 +18,7 @@ package emitter
 import (
 	"context"
 	"fmt"
+	"slices"
 
 	"github.com/go-sio/socketio/adapter"
 	"github.com/go-sio/socketio/adapter/redis"
@@ -146,8 +147,8 @@ type BroadcastOperator struct {
 
 func (b *BroadcastOperator) with(f func(c *BroadcastOperator)) *BroadcastOperator {
 	c := *b
-	c.rooms = append([]string(nil), b.rooms...)
-	c.except = append([]string(nil), b.except...)
+	c.rooms = slices.Clone(b.rooms)
+	c.except = slices.Clone(b.except)
 	f(&c)
 	return &c
 }
@@ -156,14 +157,7 @@ func (b *BroadcastOperator) with(f func(c *BroadcastOperator)) *BroadcastOperato
 // JavaScript Set).
 func addUnique(set []string, rooms []string) []string {
 	for _, r := range rooms {
-		dup := false
-		for _, s := range set {
-			if s == r {
-				dup = true
-				break
-			}
-		}
-		if !dup {
+		if !slices.Contains(set, r) {
 			set = append(set, r)
 		}
 	}
@@ -205,13 +199,7 @@ type flags struct {
 }
 
 func (b *BroadcastOperator) opts(withFlags bool) wireOpts {
-	o := wireOpts{Rooms: b.rooms, Except: b.except}
-	if o.Rooms == nil {
-		o.Rooms = []string{}
-	}
-	if o.Except == nil {
-		o.Except = []string{}
-	}
+	o := wireOpts{Rooms: nonNil(b.rooms), Except: nonNil(b.except)}
 	if withFlags {
 		o.Flags = &flags{Volatile: b.volatile, Compress: b.compress}
 	}
