@@ -27,25 +27,16 @@ import (
 	"io"
 	"os"
 	"os/exec"
-	"os/signal"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
-	"syscall"
 	"time"
+
+	"github.com/go-sio/socketio/bench/internal/cli"
 )
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return
-		}
-		fmt.Fprintln(os.Stderr, "compare:", err)
-		os.Exit(1)
-	}
-}
+func main() { cli.Main("compare", run) }
 
 type config struct {
 	rounds    int
@@ -78,11 +69,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	conns := fset.Int("conns", 0, "connections: idle WebSocket connections (default 19000, -quick 300)")
 	keep := fset.Bool("keep", false, "keep the temporary directory of the binaries and the logs of every run")
 	root := fset.String("root", "", "the repository root (default: found from the working directory)")
-	if err := fset.Parse(args); err != nil {
+	if err := cli.Parse(fset, args); err != nil {
 		return err
-	}
-	if fset.NArg() > 0 {
-		return fmt.Errorf("unexpected argument %q", fset.Arg(0))
 	}
 	given := map[string]bool{}
 	fset.Visit(func(f *flag.Flag) { given[f.Name] = true })
@@ -127,31 +115,28 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 		cfg.groups = append(cfg.groups, g)
 	}
+	var asked []string
 	for _, t := range strings.Split(*tgts, ",") {
 		if t = strings.TrimSpace(t); t == "" {
 			continue
 		}
-		if !contains(targetNames, t) {
+		if !slices.Contains(targetNames, t) {
 			return fmt.Errorf("-targets: unknown %q (want ours, node, raw)", t)
 		}
-		if !contains(cfg.targets, t) {
+		asked = append(asked, t)
+	}
+	// Once each, in the order of the tables: ours, node, raw.
+	for _, t := range targetNames {
+		if slices.Contains(asked, t) {
 			cfg.targets = append(cfg.targets, t)
 		}
 	}
 	if len(cfg.groups) == 0 || len(cfg.targets) == 0 {
 		return errors.New("nothing to run: -scenarios and -targets may not be empty")
 	}
-	// The tables keep the order ours, node, raw.
-	var ordered []string
-	for _, t := range targetNames {
-		if contains(cfg.targets, t) {
-			ordered = append(ordered, t)
-		}
-	}
-	cfg.targets = ordered
 	var scens []scenario
 	for _, s := range all {
-		if contains(cfg.groups, s.Group) || contains(cfg.groups, s.Key) {
+		if slices.Contains(cfg.groups, s.Group) || slices.Contains(cfg.groups, s.Key) {
 			scens = append(scens, s)
 		}
 	}
@@ -206,7 +191,7 @@ func compare(ctx context.Context, cfg config, all, scens []scenario, command str
 	if err := e.build(ctx); err != nil {
 		return err
 	}
-	if contains(cfg.targets, node) {
+	if slices.Contains(cfg.targets, node) {
 		if err := e.nodeDeps(ctx); err != nil {
 			return err
 		}
@@ -220,8 +205,8 @@ func compare(ctx context.Context, cfg config, all, scens []scenario, command str
 	res := &results{}
 	total := 0
 	for _, s := range scens {
-		for _, t := range s.Targets {
-			if contains(cfg.targets, t) {
+		for _, t := range cfg.targets {
+			if s.runsOn(t, cfg.targets) {
 				total++
 			}
 		}
@@ -231,7 +216,7 @@ func compare(ctx context.Context, cfg config, all, scens []scenario, command str
 	for round := 1; round <= cfg.rounds; round++ {
 		for _, s := range scens {
 			for _, t := range rotate(cfg.targets, round-1) {
-				if !contains(s.Targets, t) {
+				if !s.runsOn(t, cfg.targets) {
 					continue
 				}
 				if err := ctx.Err(); err != nil {
@@ -244,7 +229,7 @@ func compare(ctx context.Context, cfg config, all, scens []scenario, command str
 				res.add(rr)
 				fmt.Fprintf(stderr, "%s (%.1fs)\n", describe(rr, s), time.Since(began).Seconds())
 				// Let the sockets of the run close and the machine settle.
-				sleepCtx(ctx, cfg.sizes.Pause)
+				cli.Sleep(ctx, cfg.sizes.Pause)
 			}
 		}
 	}
@@ -372,16 +357,6 @@ func rotate(xs []string, k int) []string {
 	}
 	k %= len(xs)
 	return append(append([]string{}, xs[k:]...), xs[:k]...)
-}
-
-// sleepCtx sleeps for d or until ctx ends.
-func sleepCtx(ctx context.Context, d time.Duration) {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-	case <-ctx.Done():
-	}
 }
 
 func orAll(cpus string) string {

@@ -34,7 +34,7 @@ func plotGroups(r *results, scens []scenario, targets []string) []barGroup {
 				continue
 			}
 			ref := raw
-			if !contains(s.Targets, raw) || !contains(targets, raw) {
+			if !s.runsOn(raw, targets) {
 				ref = node
 			}
 			den, ok := r.median(s.Key, ref, mt.Key)
@@ -43,7 +43,7 @@ func plotGroups(r *results, scens []scenario, targets []string) []barGroup {
 			}
 			g := barGroup{Label: wrap(mt.Plot, 19), Ref: ref, Values: map[string]float64{}}
 			for _, t := range targets {
-				if !contains(s.Targets, t) {
+				if !s.runsOn(t, targets) {
 					continue
 				}
 				if v, ok := r.median(s.Key, t, mt.Key); ok {
@@ -54,15 +54,6 @@ func plotGroups(r *results, scens []scenario, targets []string) []barGroup {
 		}
 	}
 	return out
-}
-
-func contains(xs []string, x string) bool {
-	for _, y := range xs {
-		if y == x {
-			return true
-		}
-	}
-	return false
 }
 
 // wrap breaks s into lines of at most width characters, at spaces.
@@ -158,25 +149,21 @@ func plotPNG(title string, groups []barGroup, targets []string) ([]byte, error) 
 			if v >= 100 {
 				label = fmt.Sprintf("%.0f", v)
 			}
+			yv := y(min(v, yMax))
+			fill(img, bx+3, yv, bx+barW-3, top+plotH, targetColor[t])
 			if v > yMax {
-				fill(img, bx+3, y(yMax), bx+barW-3, top+plotH, targetColor[t])
 				for k := 0; k < 3; k++ { // a break in the bar: cut
-					hline(img, bx+3, bx+barW-3, y(yMax)+8+k, colBackground)
+					hline(img, bx+3, bx+barW-3, yv+8+k, colBackground)
 				}
-				text(img, bx+barW/2-textWidth(label)/2, y(yMax)-4, label, colText)
-				continue
 			}
-			fill(img, bx+3, y(v), bx+barW-3, top+plotH, targetColor[t])
-			text(img, bx+barW/2-textWidth(label)/2, y(v)-4, label, colText)
+			text(img, bx+barW/2-textWidth(label)/2, yv-4, label, colText)
 		}
-		for k, line := range strings.Split(g.Label, "\n") {
+		lines := strings.Split(g.Label, "\n")
+		for k, line := range lines {
 			text(img, left+i*groupW+groupW/2-textWidth(line)/2, top+plotH+18+k*14, line, colText)
 		}
-		if g.Ref != raw {
-			note := "(" + g.Ref + " = 1)"
-			if !strings.Contains(g.Label, "= 1") {
-				text(img, left+i*groupW+groupW/2-textWidth(note)/2, top+plotH+18+len(strings.Split(g.Label, "\n"))*14, note, colText)
-			}
+		if note := "(" + g.Ref + " = 1)"; g.Ref != raw && !strings.Contains(g.Label, "= 1") {
+			text(img, left+i*groupW+groupW/2-textWidth(note)/2, top+plotH+18+len(lines)*14, note, colText)
 		}
 	}
 

@@ -51,18 +51,6 @@ func markdown(m meta, r *results, scens []scenario, targets []string, cks []chec
 	}
 	b.WriteString("\n")
 
-	has := func(s scenario, t string) bool {
-		for _, x := range targets {
-			if x == t {
-				for _, y := range s.Targets {
-					if y == t {
-						return true
-					}
-				}
-			}
-		}
-		return false
-	}
 	for _, s := range scens {
 		fmt.Fprintf(&b, "**%s**\n\n", s.Title)
 		b.WriteString("| metric |")
@@ -84,7 +72,7 @@ func markdown(m meta, r *results, scens []scenario, targets []string, cks []chec
 			}
 			fmt.Fprintf(&b, "| %s |", name)
 			for _, t := range targets {
-				if !has(s, t) {
+				if !s.runsOn(t, targets) {
 					b.WriteString(" n/a |")
 					continue
 				}
@@ -140,19 +128,7 @@ func ratioCell(r *results, s scenario, mt metric, other string, targets []string
 	if mt.Sum {
 		return ""
 	}
-	in := func(t string) bool {
-		for _, x := range s.Targets {
-			if x == t {
-				for _, y := range targets {
-					if y == t {
-						return true
-					}
-				}
-			}
-		}
-		return false
-	}
-	if !in(ours) || !in(other) {
+	if !s.runsOn(ours, targets) || !s.runsOn(other, targets) {
 		return ""
 	}
 	o, ok1 := r.median(s.Key, ours, mt.Key)

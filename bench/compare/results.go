@@ -105,15 +105,30 @@ func checks(r *results, scens []scenario) []check {
 	for _, s := range scens {
 		title[s.Key] = s.Title
 	}
-	med := func(scn, target, key string) (float64, bool) { return r.median(scn, target, key) }
+	// atLeast checks that ours' median of metric key (in unit) of scenario
+	// scn is at least factor times other's (raw's or Node's).
+	atLeast := func(name, scn, key, unit string, factor float64, other string) check {
+		c := check{Name: name}
+		o, ok1 := r.median(scn, ours, key)
+		w, ok2 := r.median(scn, other, key)
+		if ok1 && ok2 && w > 0 {
+			otherName := "raw"
+			if other == node {
+				otherName = "Node"
+			}
+			c.Detail = fmt.Sprintf("ours %s %s = %s %s (%s)", num(o), unit, ratio(o, w), otherName, num(w))
+			c.Status = status(o >= factor*w)
+		}
+		return c
+	}
 	var out []check
 
 	// Idle memory per WebSocket connection.
 	{
 		c := check{Name: "idle memory per WebSocket connection ≤ 1.1× raw and ≤ 0.6× Node"}
-		o, ok1 := med("connections", ours, "mem")
-		w, ok2 := med("connections", raw, "mem")
-		n, ok3 := med("connections", node, "mem")
+		o, ok1 := r.median("connections", ours, "mem")
+		w, ok2 := r.median("connections", raw, "mem")
+		n, ok3 := r.median("connections", node, "mem")
 		if ok1 && ok2 && ok3 && w > 0 && n > 0 {
 			c.Detail = fmt.Sprintf("ours %s KiB = %s raw (%s KiB), %s Node (%s KiB)", num(o), ratio(o, w), num(w), ratio(o, n), num(n))
 			c.Status = status(o <= 1.1*w && o <= 0.6*n)
@@ -123,10 +138,10 @@ func checks(r *results, scens []scenario) []check {
 	// Echo throughput and tail latency.
 	for _, key := range []string{"echo-small", "echo-large"} {
 		c := check{Name: fmt.Sprintf("echo acks/s ≥ 0.85× raw with p99 ≤ Node's (%s)", strings.TrimPrefix(title[key], "echo with ack over WebSocket, "))}
-		o, ok1 := med(key, ours, "acks")
-		w, ok2 := med(key, raw, "acks")
-		op, ok3 := med(key, ours, "p99")
-		np, ok4 := med(key, node, "p99")
+		o, ok1 := r.median(key, ours, "acks")
+		w, ok2 := r.median(key, raw, "acks")
+		op, ok3 := r.median(key, ours, "p99")
+		np, ok4 := r.median(key, node, "p99")
 		if ok1 && ok2 && ok3 && ok4 && w > 0 {
 			c.Detail = fmt.Sprintf("ours %s acks/s = %s raw; p99 ours %s ms, Node %s ms", num(o), ratio(o, w), num(op), num(np))
 			c.Status = status(o >= 0.85*w && op <= np)
@@ -135,37 +150,13 @@ func checks(r *results, scens []scenario) []check {
 	}
 	// Fan-out throughput.
 	for _, key := range []string{"fanout-small-max", "fanout-large-max"} {
-		c := check{Name: fmt.Sprintf("fan-out deliveries/s ≥ 1.0× raw (%s)", strings.TrimPrefix(title[key], "fan-out to "))}
-		o, ok1 := med(key, ours, "deliveries")
-		w, ok2 := med(key, raw, "deliveries")
-		if ok1 && ok2 && w > 0 {
-			c.Detail = fmt.Sprintf("ours %s deliveries/s = %s raw (%s)", num(o), ratio(o, w), num(w))
-			c.Status = status(o >= w)
-		}
-		out = append(out, c)
+		name := fmt.Sprintf("fan-out deliveries/s ≥ 1.0× raw (%s)", strings.TrimPrefix(title[key], "fan-out to "))
+		out = append(out, atLeast(name, key, "deliveries", "deliveries/s", 1, raw))
 	}
-	// Connect rate.
-	{
-		c := check{Name: "connect rate ≥ 0.8× raw"}
-		o, ok1 := med("connections", ours, "rate")
-		w, ok2 := med("connections", raw, "rate")
-		if ok1 && ok2 && w > 0 {
-			c.Detail = fmt.Sprintf("ours %s conn/s = %s raw (%s)", num(o), ratio(o, w), num(w))
-			c.Status = status(o >= 0.8*w)
-		}
-		out = append(out, c)
-	}
-	// Polling echo.
-	{
-		c := check{Name: "polling echo acks/s ≥ 2× Node"}
-		o, ok1 := med("polling-echo", ours, "acks")
-		n, ok2 := med("polling-echo", node, "acks")
-		if ok1 && ok2 && n > 0 {
-			c.Detail = fmt.Sprintf("ours %s acks/s = %s Node (%s)", num(o), ratio(o, n), num(n))
-			c.Status = status(o >= 2*n)
-		}
-		out = append(out, c)
-	}
+	// Connect rate, polling echo.
+	out = append(out,
+		atLeast("connect rate ≥ 0.8× raw", "connections", "rate", "conn/s", 0.8, raw),
+		atLeast("polling echo acks/s ≥ 2× Node", "polling-echo", "acks", "acks/s", 2, node))
 	// No loss, no duplicate, in every fan-out run of ours.
 	{
 		c := check{Name: "zero lost and duplicated deliveries in every fan-out run (ours)"}

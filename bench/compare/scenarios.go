@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"time"
 )
@@ -102,6 +103,11 @@ type scenario struct {
 	Metrics []metric
 	Timeout time.Duration // bound of one generator run
 	MemPID  bool          // the generator reads the server's RSS (-server-pid)
+}
+
+// runsOn reports whether s runs on target t in a comparison of targets.
+func (s scenario) runsOn(t string, targets []string) bool {
+	return slices.Contains(s.Targets, t) && slices.Contains(targets, t)
 }
 
 var latencyMetrics = []metric{

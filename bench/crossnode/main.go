@@ -28,16 +28,14 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
-	"os/signal"
 	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"github.com/go-sio/socketio"
+	"github.com/go-sio/socketio/bench/internal/cli"
 	"github.com/go-sio/socketio/client"
 )
 
@@ -56,17 +54,7 @@ type config struct {
 	drain     time.Duration
 }
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return
-		}
-		fmt.Fprintln(os.Stderr, "crossnode:", err)
-		os.Exit(1)
-	}
-}
+func main() { cli.Main("crossnode", run) }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	var c config
@@ -176,6 +164,7 @@ func (b *bench) clientOptions() *client.Options {
 	}
 }
 
+// dial connects a client to url, within 10 s.
 func (b *bench) dial(ctx context.Context, url string) (*client.Socket, error) {
 	s, err := client.Connect(url, b.clientOptions())
 	if err != nil {
@@ -232,12 +221,16 @@ func (b *bench) connect(ctx context.Context) error {
 	return nil
 }
 
+// connectReceiver connects r to its node and joins the room, within 10 s.
 func (b *bench) connectReceiver(ctx context.Context, r *receiver) error {
-	s, err := client.Connect(b.cfg.urls[r.node], b.clientOptions())
+	cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	s, err := b.dial(cctx, b.cfg.urls[r.node])
 	if err != nil {
 		return err
 	}
 	r.s = s
+	// Before the join: no "msg" comes to a socket in no room.
 	s.On("msg", func(e *socketio.Event) {
 		at := b.now()
 		var p payload
@@ -250,12 +243,6 @@ func (b *bench) connectReceiver(ctx context.Context, r *receiver) error {
 		default:
 		}
 	})
-	s.Connect()
-	cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
-	if err := s.WaitConnected(cctx); err != nil {
-		return fmt.Errorf("connect to %s: %w", b.cfg.urls[r.node], err)
-	}
 	if res, err := s.EmitWithAck(cctx, "join", b.cfg.room); err != nil || len(res) != 0 {
 		return fmt.Errorf("join on %s: %v %v (is it a siobench server?)", b.cfg.urls[r.node], res, err)
 	}

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"time"
+
+	"github.com/go-sio/socketio/bench/internal/cli"
 )
 
 // ConnectionsResult is the results of the connections scenario.
@@ -29,6 +31,9 @@ type idle struct{}
 
 func (idle) onFrame(*wsClient, []byte) {}
 
+// idleConn is dialMany's handler maker of idle connections.
+func idleConn(int) frameHandler { return idle{} }
+
 // runConnections opens n idle connections (Socket.IO: connected to "/"),
 // dialConc at a time, reports the connect rate, prints a ready line on
 // stderr once all are up, holds them for -hold and closes them. With
@@ -37,26 +42,8 @@ func (idle) onFrame(*wsClient, []byte) {}
 func runConnections(ctx context.Context, g *gen) (any, error) {
 	o := g.opts
 	res := &ConnectionsResult{}
-	var rssBase uint64
-	if o.serverPID > 0 {
-		v, err := readRSS(o.serverPID)
-		if err != nil {
-			res.RSSError = err.Error()
-		}
-		rssBase = v
-		res.RSSBeforeBytes = v
-	}
-	var h hist
-	cpu := markCPU()
-	d := g.dialMany(ctx, o.n, o.dialConc, func(int) frameHandler { return idle{} }, &h, -1, time.Time{})
-	g.measure(cpu)
-	defer closeAll(d.clients)
-	res.Connections, res.Failed, res.FirstError = d.ok, d.failed, errString(d.firstErr)
-	res.ConnectS = secs(d.elapsed)
-	res.ConnectRate = perSec(float64(d.ok), d.elapsed)
-	res.Handshake = h.summary()
-	g.logf("ready: %d connections up (%d failed) in %.3fs, holding %s", d.ok, d.failed, d.elapsed.Seconds(), o.hold)
-
+	// rss reads the server's VmRSS (0 without -server-pid), keeping the
+	// first error.
 	rss := func() uint64 {
 		if o.serverPID <= 0 {
 			return 0
@@ -67,11 +54,23 @@ func runConnections(ctx context.Context, g *gen) (any, error) {
 		}
 		return v
 	}
+	res.RSSBeforeBytes = rss()
+	var h hist
+	cpu := markCPU()
+	d := g.dialMany(ctx, o.n, o.dialConc, idleConn, &h, -1, time.Time{})
+	g.measure(cpu)
+	defer closeAll(d.clients)
+	res.Connections, res.Failed, res.FirstError = d.ok, d.failed, errString(d.firstErr)
+	res.ConnectS = secs(d.elapsed)
+	res.ConnectRate = perSec(float64(d.ok), d.elapsed)
+	res.Handshake = h.summary()
+	g.logf("ready: %d connections up (%d failed) in %.3fs, holding %s", d.ok, d.failed, d.elapsed.Seconds(), o.hold)
+
 	res.RSSUpBytes = rss()
 	last := res.RSSUpBytes
 	if o.hold > 0 {
 		began := time.Now()
-		sleepCtx(ctx, o.hold)
+		cli.Sleep(ctx, o.hold)
 		res.HeldS = secs(time.Since(began))
 		res.RSSHeldBytes = rss()
 		last = res.RSSHeldBytes
@@ -81,8 +80,8 @@ func runConnections(ctx context.Context, g *gen) (any, error) {
 			res.OpenAfterHold++
 		}
 	}
-	if o.serverPID > 0 && d.ok > 0 && last > 0 && rssBase > 0 {
-		res.RSSBytesPerConn = round3((float64(last) - float64(rssBase)) / float64(d.ok))
+	if o.serverPID > 0 && d.ok > 0 && last > 0 && res.RSSBeforeBytes > 0 {
+		res.RSSBytesPerConn = round3((float64(last) - float64(res.RSSBeforeBytes)) / float64(d.ok))
 	}
 	if d.ok == 0 {
 		return res, fmt.Errorf("no connection could be opened: %v", d.firstErr)

@@ -5,6 +5,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/go-sio/socketio/bench/internal/cli"
 )
 
 // dialResult is what dialMany did.
@@ -31,60 +33,57 @@ func (g *gen) dialMany(ctx context.Context, n, conc int, mk func(i int) frameHan
 		next    atomic.Int64
 		ok      atomic.Int64
 		retries atomic.Int64
-		mu      sync.Mutex
+		mu      sync.Mutex // guards res.firstErr
 		wg      sync.WaitGroup
 	)
+	// dialOne opens connection i, trying again until retryUntil.
+	dialOne := func(i int) {
+		for backoff := 20 * time.Millisecond; ; backoff = min(2*backoff, time.Second) {
+			began := g.now()
+			c, err := g.dial(ctx, mk(i))
+			if err == nil {
+				if h != nil {
+					if from >= 0 {
+						began = from
+					}
+					h.record(g.now() - began)
+				}
+				res.clients[i] = c
+				ok.Add(1)
+				return
+			}
+			if retryUntil.IsZero() || time.Now().Add(backoff).After(retryUntil) || ctx.Err() != nil {
+				mu.Lock()
+				if res.firstErr == nil {
+					res.firstErr = err
+				}
+				mu.Unlock()
+				return
+			}
+			retries.Add(1)
+			if !cli.Sleep(ctx, backoff) {
+				return
+			}
+		}
+	}
 	start := time.Now()
-	for w := 0; w < conc; w++ {
+	for range conc {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for {
-				i := int(next.Add(1) - 1)
-				if i >= n || ctx.Err() != nil {
-					return
-				}
-				backoff := 20 * time.Millisecond
-				for {
-					began := g.now()
-					c, err := g.dial(ctx, mk(i))
-					if err == nil {
-						if h != nil {
-							if from >= 0 {
-								began = from
-							}
-							h.record(g.now() - began)
-						}
-						res.clients[i] = c
-						ok.Add(1)
-						break
-					}
-					if retryUntil.IsZero() || time.Now().Add(backoff).After(retryUntil) || ctx.Err() != nil {
-						mu.Lock()
-						res.failed++
-						if res.firstErr == nil {
-							res.firstErr = err
-						}
-						mu.Unlock()
-						break
-					}
-					retries.Add(1)
-					if !sleepCtx(ctx, backoff) {
-						break
-					}
-					backoff = min(2*backoff, time.Second)
-				}
+			for i := int(next.Add(1) - 1); i < n && ctx.Err() == nil; i = int(next.Add(1) - 1) {
+				dialOne(i)
 			}
 		}()
 	}
 	wg.Wait()
 	res.elapsed = time.Since(start)
 	res.ok = int(ok.Load())
+	res.failed = n - res.ok // failed, or not tried once ctx was done
 	res.retries = retries.Load()
 	if ctx.Err() != nil && res.firstErr == nil {
 		res.firstErr = ctx.Err()
 	}
-	res.failed = n - res.ok
 	return res
 }
 

@@ -7,6 +7,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/go-sio/socketio/bench/internal/cli"
 )
 
 // EchoResult is the results of the echo and polling-echo scenarios.
@@ -36,6 +38,15 @@ type echoRun struct {
 	errors  atomic.Int64
 	done    sync.WaitGroup
 	active  atomic.Int64 // polling: loops still running
+}
+
+// newEchoRun returns the state of an echo run whose window is not set
+// yet: no ack is counted before runWindow.
+func newEchoRun(g *gen) *echoRun {
+	r := &echoRun{g: g}
+	r.startNs.Store(math.MaxInt64)
+	r.endNs.Store(math.MaxInt64)
+	return r
 }
 
 // echoClient is one client's closed loop: one echo in flight; its answer,
@@ -114,7 +125,7 @@ func (e *echoClient) onClose(*wsClient) {
 // loop for -warmup then -duration.
 func runEcho(ctx context.Context, g *gen) (any, error) {
 	o := g.opts
-	r := &echoRun{g: g}
+	r := newEchoRun(g)
 	ecs := make([]*echoClient, o.c)
 	d := g.dialMany(ctx, o.c, o.dialConc, func(i int) frameHandler {
 		ecs[i] = &echoClient{run: r, buf: make([]byte, 0, 64+o.payload)}
@@ -127,8 +138,6 @@ func runEcho(ctx context.Context, g *gen) (any, error) {
 	}
 	g.logf("echo: %d clients connected, running %s + %s warm-up", d.ok, o.duration, o.warmup)
 
-	r.startNs.Store(math.MaxInt64)
-	r.endNs.Store(math.MaxInt64)
 	for i, e := range ecs {
 		if d.clients[i] == nil {
 			continue
@@ -154,7 +163,7 @@ func runEcho(ctx context.Context, g *gen) (any, error) {
 			e.mu.Unlock()
 		}
 	}
-	fillEcho(res, &r.h, measured, r.bad.Load(), r.errors.Load())
+	r.fill(res, measured)
 	return res, ctx.Err()
 }
 
@@ -167,7 +176,7 @@ func (r *echoRun) runWindow(ctx context.Context, warmup, duration time.Duration)
 	endNs := startNs + int64(duration)
 	r.startNs.Store(startNs)
 	r.endNs.Store(endNs)
-	if !sleepCtx(ctx, time.Duration(startNs-g.now())) {
+	if !cli.Sleep(ctx, time.Duration(startNs-g.now())) {
 		return 0
 	}
 	cpu := markCPU()
@@ -175,18 +184,20 @@ func (r *echoRun) runWindow(ctx context.Context, warmup, duration time.Duration)
 	if late := time.Duration(began - startNs); late > duration/10 {
 		g.warn("the generator woke up %s late for the measured window: the machine is overloaded", late.Round(time.Millisecond))
 	}
-	sleepCtx(ctx, time.Duration(endNs-g.now()))
+	cli.Sleep(ctx, time.Duration(endNs-g.now()))
 	g.measure(cpu)
 	return time.Duration(max(min(g.now(), endNs)-began, 0))
 }
 
-func fillEcho(res *EchoResult, h *hist, measured time.Duration, bad, errs int64) {
-	res.Latency = h.summary()
+// fill writes what the run counted into res; measured is the length of
+// its measured window.
+func (r *echoRun) fill(res *EchoResult, measured time.Duration) {
+	res.Latency = r.h.summary()
 	res.Acks = res.Latency.Count
 	res.MeasuredS = secs(measured)
 	res.AcksPerS = perSec(float64(res.Acks), measured)
-	res.BadAcks = bad
-	res.Errors = errs
+	res.BadAcks = r.bad.Load()
+	res.Errors = r.errors.Load()
 }
 
 // waitTimeout waits for wg at most d; it reports whether it gave up.

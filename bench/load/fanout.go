@@ -60,7 +60,7 @@ type fanRecv struct {
 	maxSeq int64
 	joined bool
 	joinCh chan struct{} // closed once the join is answered
-	join   []byte        // the answer to the join request
+	join   []byte        // the answer to the join request (shared, read-only)
 }
 
 func (f *fanRecv) onFrame(c *wsClient, data []byte) {
@@ -134,10 +134,10 @@ func runFanout(ctx context.Context, g *gen) (any, error) {
 	if o.rate > 0 {
 		expect += int(o.rate * (o.warmup + o.duration).Seconds())
 	}
+	joinReq, joinAck := g.codec.join(o.room, 1)
 	recvs := make([]*fanRecv, o.n)
 	d := g.dialMany(ctx, o.n, o.dialConc, func(i int) frameHandler {
-		_, ack := g.codec.join(o.room, 1)
-		recvs[i] = &fanRecv{run: r, seen: make([]uint64, expect/64+1), maxSeq: -1, joinCh: make(chan struct{}), join: ack}
+		recvs[i] = &fanRecv{run: r, seen: make([]uint64, expect/64+1), maxSeq: -1, joinCh: make(chan struct{}), join: joinAck}
 		return recvs[i]
 	}, nil, -1, time.Time{})
 	var all []*wsClient
@@ -150,7 +150,6 @@ func runFanout(ctx context.Context, g *gen) (any, error) {
 	r.receivers = d.ok
 
 	// Join, and wait until every receiver is in the room.
-	joinReq, _ := g.codec.join(o.room, 1)
 	for _, c := range d.clients {
 		if err := c.write(joinReq); err != nil {
 			return res, fmt.Errorf("join: %w", err)
@@ -203,20 +202,27 @@ func runFanout(ctx context.Context, g *gen) (any, error) {
 	endNs := r.measureNs + int64(o.duration)
 	var cpu cpuMark
 	cpuMarked := false
-	markAt := func(now int64) {
-		if !cpuMarked && now >= r.measureNs {
-			cpu, cpuMarked = markCPU(), true
+	// ticks is the turns of the send loops: it yields the time until the
+	// end of the window (or of ctx), and marks the CPU when the measured
+	// part begins.
+	ticks := func(yield func(now int64) bool) {
+		for ctx.Err() == nil {
+			now := g.now()
+			if now >= endNs {
+				return
+			}
+			if !cpuMarked && now >= r.measureNs {
+				cpu, cpuMarked = markCPU(), true
+			}
+			if !yield(now) {
+				return
+			}
 		}
 	}
 	if o.rate > 0 {
 		interval := float64(time.Second) / o.rate
 	rateLoop:
-		for ctx.Err() == nil {
-			now := g.now()
-			if now >= endNs {
-				break
-			}
-			markAt(now)
+		for now := range ticks {
 			due := uint64(float64(now-startNs)/interval) + 1
 			for seq < due {
 				if lag := now - (startNs + int64(float64(seq)*interval)); lag > maxLag {
@@ -236,12 +242,7 @@ func runFanout(ctx context.Context, g *gen) (any, error) {
 		stall := time.NewTimer(time.Hour)
 		defer stall.Stop()
 	maxLoop:
-		for ctx.Err() == nil {
-			now := g.now()
-			if now >= endNs {
-				break
-			}
-			markAt(now)
+		for range ticks {
 			select {
 			case <-r.tokens:
 			default:

@@ -26,27 +26,16 @@ import (
 	"math"
 	"net"
 	"net/url"
-	"os"
-	"os/signal"
 	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
+
+	"github.com/go-sio/socketio/bench/internal/cli"
 )
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return
-		}
-		fmt.Fprintln(os.Stderr, "sioload:", err)
-		os.Exit(1)
-	}
-}
+func main() { cli.Main("sioload", run) }
 
 // schemaVersion is the version of the JSON line; it changes only when a
 // field changes meaning or goes away.
@@ -123,7 +112,6 @@ type gen struct {
 	opts     options
 	raw      bool
 	codec    *codec
-	timeout  time.Duration
 	wsURL    string // ws://host:port/socket.io/?EIO=4&transport=websocket (raw: the target)
 	pollURL  string // http://host:port/socket.io/?EIO=4&transport=polling
 	hostPort string
@@ -186,14 +174,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fset.DurationVar(&o.timeout, "timeout", 10*time.Second, "bound of one connection's handshake, and of one echo's answer")
 	fset.DurationVar(&o.drain, "drain", 5*time.Second, "after the measured time, how long to wait for answers and deliveries still due")
 	fset.DurationVar(&o.stormTimeout, "storm-timeout", 60*time.Second, "storm: how long the reconnection may take at most")
-	if err := fset.Parse(args); err != nil {
+	if err := cli.Parse(fset, args); err != nil {
 		return err
 	}
-	if fset.NArg() > 0 {
-		return fmt.Errorf("unexpected argument %q", fset.Arg(0))
-	}
 
-	g := &gen{opts: o, stderr: stderr, timeout: o.timeout, dialer: netDialer(), t0: time.Now()}
+	g := &gen{opts: o, stderr: stderr, dialer: netDialer(), t0: time.Now()}
 	rep := &Report{
 		Schema:     schemaVersion,
 		Time:       g.t0.UTC().Format(time.RFC3339),
@@ -277,10 +262,11 @@ func (g *gen) setup(rep *Report) error {
 			o.n = 1000
 		}
 	}
-	switch o.scenario {
-	case "echo", "polling-echo":
+	// echo and polling-echo run -c clients; the others -n connections.
+	perClient := o.scenario == "echo" || o.scenario == "polling-echo"
+	if perClient {
 		o.n = 0
-	default:
+	} else {
 		o.c = 0
 	}
 	if o.n < 0 || o.c < 0 || o.payload < 0 || o.window < 0 || o.rate < 0 || math.IsInf(o.rate, 0) || math.IsNaN(o.rate) {
@@ -289,15 +275,11 @@ func (g *gen) setup(rep *Report) error {
 	if o.timeout <= 0 || o.duration <= 0 || o.warmup < 0 || o.drain < 0 || o.hold < 0 || o.stormTimeout <= 0 {
 		return errors.New("-timeout, -duration and -storm-timeout must be positive; -warmup, -drain and -hold not negative")
 	}
-	switch o.scenario {
-	case "echo", "polling-echo":
-		if o.c < 1 {
-			return errors.New("-c must be at least 1")
-		}
-	default:
-		if o.n < 1 {
-			return errors.New("-n must be at least 1")
-		}
+	if perClient && o.c < 1 {
+		return errors.New("-c must be at least 1")
+	}
+	if !perClient && o.n < 1 {
+		return errors.New("-n must be at least 1")
 	}
 	if o.scenario == "fanout" && o.rate == 0 && o.window < 1 {
 		return errors.New("-window must be at least 1 with -rate 0")
@@ -337,7 +319,6 @@ func (g *gen) setup(rep *Report) error {
 
 	// The parameters the scenario uses; the others stay 0 (or "").
 	p := &rep.Params
-	p.FDLimit = limit
 	p.DialConcurrency = o.dialConc
 	p.TimeoutS = secs(o.timeout)
 	switch o.scenario {
@@ -348,7 +329,6 @@ func (g *gen) setup(rep *Report) error {
 		p.N = o.n
 		p.StormTimeoutS = secs(o.stormTimeout)
 	case "echo", "polling-echo":
-		p.NRequested = 0
 		p.C = o.c
 		p.DurationS, p.WarmupS, p.DrainS = secs(o.duration), secs(o.warmup), secs(o.drain)
 		p.PayloadBytes = o.payload
@@ -410,11 +390,7 @@ func (g *gen) urls() error {
 // closeReaders waits, a little, for the read loops of the WebSocket clients
 // to end once their connections are closed.
 func (g *gen) closeReaders() {
-	done := make(chan struct{})
-	go func() { g.readers.Wait(); close(done) }()
-	select {
-	case <-done:
-	case <-time.After(5 * time.Second):
+	if waitTimeout(&g.readers, 5*time.Second) {
 		g.warn("some connections' read loops did not end within 5s of closing")
 	}
 }
@@ -435,19 +411,4 @@ func perSec(n float64, d time.Duration) float64 {
 		return 0
 	}
 	return round3(n / d.Seconds())
-}
-
-// sleepCtx sleeps for d or until ctx ends; it reports whether it slept all of d.
-func sleepCtx(ctx context.Context, d time.Duration) bool {
-	if d <= 0 {
-		return ctx.Err() == nil
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-ctx.Done():
-		return false
-	}
 }

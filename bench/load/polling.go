@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math"
 	"net/http"
 	"net/url"
 	"sync"
@@ -42,8 +41,9 @@ type ackMsg struct {
 }
 
 var (
-	pollPong  = []byte("3")
-	pollClose = []byte("1")
+	pollPong        = []byte("3")
+	pollClose       = []byte("1")
+	sioConnectError = []byte("44")
 )
 
 // pollConnect opens an Engine.IO session over polling and connects it to
@@ -57,7 +57,7 @@ func (g *gen) pollConnect(ctx context.Context) (*pollClient, error) {
 	}
 	pctx, cancel := context.WithCancel(context.Background())
 	p := &pollClient{
-		g: g, tr: tr, hc: &http.Client{Transport: tr}, postc: &http.Client{Transport: tr, Timeout: g.timeout},
+		g: g, tr: tr, hc: &http.Client{Transport: tr}, postc: &http.Client{Transport: tr, Timeout: g.opts.timeout},
 		ctx: pctx, cancel: cancel,
 		acks: make(chan ackMsg, 8), pings: make(chan struct{}, 1),
 		connected: make(chan error, 1), pollDone: make(chan struct{}),
@@ -68,7 +68,7 @@ func (g *gen) pollConnect(ctx context.Context) (*pollClient, error) {
 		tr.CloseIdleConnections()
 		return nil, err
 	}
-	hctx, hcancel := context.WithTimeout(ctx, g.timeout)
+	hctx, hcancel := context.WithTimeout(ctx, g.opts.timeout)
 	defer hcancel()
 	open, err := p.do(hctx, p.postc, http.MethodGet, g.pollURL, nil, &p.rbuf)
 	if err != nil {
@@ -171,7 +171,7 @@ func (p *pollClient) pollLoop() {
 				case p.connected <- nil:
 				default:
 				}
-			case bytes.HasPrefix(pkt, []byte("44")):
+			case bytes.HasPrefix(pkt, sioConnectError):
 				select {
 				case p.connected <- fmt.Errorf("CONNECT refused: %q", clip(pkt)):
 				default:
@@ -217,7 +217,7 @@ func (p *pollClient) echoLoop(r *echoRun) {
 			r.errors.Add(1)
 			return
 		}
-		timer.Reset(g.timeout)
+		timer.Reset(g.opts.timeout)
 	wait:
 		for {
 			select {
@@ -236,7 +236,7 @@ func (p *pollClient) echoLoop(r *echoRun) {
 				if now >= end {
 					return
 				}
-				break wait
+				break wait // the next Reset drops a late expiry (Go 1.23 timers)
 			case <-p.pings:
 				if err := p.post(p.ctx, pollPong); err != nil {
 					r.errors.Add(1)
@@ -248,12 +248,6 @@ func (p *pollClient) echoLoop(r *echoRun) {
 			case <-p.pollDone:
 				r.errors.Add(1)
 				return
-			}
-		}
-		if !timer.Stop() {
-			select {
-			case <-timer.C:
-			default:
 			}
 		}
 	}
@@ -309,9 +303,7 @@ func runPollingEcho(ctx context.Context, g *gen) (any, error) {
 	}
 	g.logf("polling-echo: %d clients connected, running %s + %s warm-up", res.Clients, o.duration, o.warmup)
 
-	r := &echoRun{g: g}
-	r.startNs.Store(math.MaxInt64)
-	r.endNs.Store(math.MaxInt64)
+	r := newEchoRun(g)
 	for _, p := range clients {
 		if p != nil {
 			r.done.Add(1)
@@ -324,6 +316,6 @@ func runPollingEcho(ctx context.Context, g *gen) (any, error) {
 	if waitTimeout(&r.done, o.timeout+o.drain) {
 		res.Unfinished = int(r.active.Load())
 	}
-	fillEcho(res, &r.h, measured, r.bad.Load(), r.errors.Load())
+	r.fill(res, measured)
 	return res, ctx.Err()
 }

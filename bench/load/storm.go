@@ -32,7 +32,7 @@ type StormResult struct {
 func runStorm(ctx context.Context, g *gen) (any, error) {
 	o := g.opts
 	res := &StormResult{}
-	first := g.dialMany(ctx, o.n, o.dialConc, func(int) frameHandler { return idle{} }, nil, -1, time.Time{})
+	first := g.dialMany(ctx, o.n, o.dialConc, idleConn, nil, -1, time.Time{})
 	res.Clients, res.Failed, res.FirstError = first.ok, first.failed, errString(first.firstErr)
 	res.InitialConnectS = secs(first.elapsed)
 	if first.failed > 0 {
@@ -53,7 +53,7 @@ func runStorm(ctx context.Context, g *gen) (any, error) {
 		c.drop()
 	}
 	res.DropS = secs(time.Duration(g.now() - from))
-	again := g.dialMany(ctx, o.n, conc, func(int) frameHandler { return idle{} }, &h, from, time.Now().Add(o.stormTimeout))
+	again := g.dialMany(ctx, o.n, conc, idleConn, &h, from, time.Now().Add(o.stormTimeout))
 	took := time.Duration(g.now() - from)
 	g.measure(cpu)
 	defer closeAll(again.clients)

@@ -52,9 +52,9 @@ var (
 )
 
 // dial opens one connection, and for Socket.IO completes the Engine.IO
-// handshake and the connection to the namespace "/", within g.timeout.
+// handshake and the connection to the namespace "/", within -timeout.
 func (g *gen) dial(ctx context.Context, h frameHandler) (*wsClient, error) {
-	ctx, cancel := context.WithTimeout(ctx, g.timeout)
+	ctx, cancel := context.WithTimeout(ctx, g.opts.timeout)
 	defer cancel()
 	c := &wsClient{g: g, h: h, ready: make(chan error, 1)}
 	if g.raw {
@@ -70,7 +70,7 @@ func (g *gen) dial(ctx context.Context, h frameHandler) (*wsClient, error) {
 	stop := context.AfterFunc(ctx, func() { _ = nc.Close() })
 	conn, _, err := gws.NewClientFromConn(c, &gws.ClientOption{
 		Addr:               g.wsURL,
-		HandshakeTimeout:   g.timeout + 5*time.Second,
+		HandshakeTimeout:   g.opts.timeout + 5*time.Second,
 		ReadBufferSize:     4096,
 		ReadMaxPayloadSize: 16 << 20,
 		Logger:             silentLogger{},

@@ -10,42 +10,27 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"os"
-	"os/signal"
-	"syscall"
 	"time"
 
+	"github.com/go-sio/socketio/bench/internal/cli"
 	"github.com/go-sio/socketio/bench/raw/rawsrv"
 )
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return
-		}
-		fmt.Fprintln(os.Stderr, "rawbench:", err)
-		os.Exit(1)
-	}
-}
+func main() { cli.Main("rawbench", run) }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fset := flag.NewFlagSet("rawbench", flag.ContinueOnError)
 	fset.SetOutput(stderr)
 	addr := fset.String("addr", "127.0.0.1:3002", "`host:port` to listen on")
 	fanout := fset.String("fanout", rawsrv.FanoutPrepared, "fan-out writes: prepared (frame encoded once, gws.Broadcaster) or copy (gws.WriteAsync per receiver)")
-	if err := fset.Parse(args); err != nil {
+	if err := cli.Parse(fset, args); err != nil {
 		return err
-	}
-	if fset.NArg() > 0 {
-		return fmt.Errorf("unexpected argument %q", fset.Arg(0))
 	}
 	if *fanout != rawsrv.FanoutPrepared && *fanout != rawsrv.FanoutCopy {
 		return fmt.Errorf("-fanout %q: want prepared or copy", *fanout)
@@ -56,22 +41,6 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	srv := &http.Server{Handler: rs, ReadHeaderTimeout: 10 * time.Second}
-	failed := make(chan error, 1)
-	go func() {
-		if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
-			failed <- err
-		}
-	}()
 	fmt.Fprintf(stdout, "rawbench: listening on ws://%s (gws, fanout %s, pid %d)\n", ln.Addr(), *fanout, os.Getpid())
-	select {
-	case <-ctx.Done():
-	case err = <-failed:
-	}
-	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	rs.Close()
-	if serr := srv.Shutdown(sctx); err == nil {
-		err = serr
-	}
-	return err
+	return cli.Serve(ctx, srv, ln, func(context.Context) { rs.Close() })
 }

@@ -18,7 +18,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -26,9 +25,6 @@ import (
 	"net"
 	"net/http"
 	_ "net/http/pprof" // on http.DefaultServeMux, served only with -pprof
-	"os"
-	"os/signal"
-	"syscall"
 	"time"
 
 	goredis "github.com/redis/go-redis/v9"
@@ -36,19 +32,10 @@ import (
 	"github.com/go-sio/socketio"
 	"github.com/go-sio/socketio/adapter"
 	"github.com/go-sio/socketio/adapter/redis"
+	"github.com/go-sio/socketio/bench/internal/cli"
 )
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return
-		}
-		fmt.Fprintln(os.Stderr, "siobench:", err)
-		os.Exit(1)
-	}
-}
+func main() { cli.Main("siobench", run) }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fset := flag.NewFlagSet("siobench", flag.ContinueOnError)
@@ -57,11 +44,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	redisURL := fset.String("redis", "", "`URL` of a Redis server shared by the nodes (redis://host:port); none: one node")
 	mode := fset.String("redis-mode", "classic", "Redis adapter: classic, sharded or streams")
 	pprofAddr := fset.String("pprof", "", "`host:port` to serve net/http/pprof on; none: off")
-	if err := fset.Parse(args); err != nil {
+	if err := cli.Parse(fset, args); err != nil {
 		return err
-	}
-	if fset.NArg() > 0 {
-		return fmt.Errorf("unexpected argument %q", fset.Arg(0))
 	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 
@@ -84,12 +68,6 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	mux := http.NewServeMux()
 	mux.Handle(sio.Path(), sio)
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
-	failed := make(chan error, 2)
-	go func() {
-		if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
-			failed <- err
-		}
-	}()
 	if *pprofAddr != "" {
 		pln, err := net.Listen("tcp", *pprofAddr)
 		if err != nil {
@@ -100,18 +78,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		go func() { _ = psrv.Serve(pln) }()
 	}
 	fmt.Fprintf(stdout, "siobench: listening on http://%s (%s)\n", ln.Addr(), desc)
-
-	select {
-	case <-ctx.Done():
-	case err = <-failed:
-	}
-	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	_ = sio.Shutdown(sctx)
-	if serr := srv.Shutdown(sctx); err == nil {
-		err = serr
-	}
-	return err
+	return cli.Serve(ctx, srv, ln, func(ctx context.Context) { _ = sio.Shutdown(ctx) })
 }
 
 // newServer is the benchmark contract on "/".

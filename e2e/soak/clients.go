@@ -121,29 +121,7 @@ func (r *run) newVsock(m *client.Manager, name, nsp string, faulted bool, opts *
 	v := &vsock{r: r, name: name + nsp, faulted: faulted, rooms: make(map[string]*roomState), leftCh: make(chan struct{}, 1)}
 	v.s = m.Socket(nsp, opts)
 	st := r.st
-	v.s.OnConnect(func() {
-		recovered := v.s.Recovered()
-		v.mu.Lock()
-		v.connects++
-		again := v.connects > 1
-		if again && recovered {
-			v.recoveries++
-		}
-		if again && !recovered {
-			// A new session: the server's socket is in no room.
-			for _, rs := range v.rooms {
-				rs.in = false
-			}
-		}
-		v.mu.Unlock()
-		st.inc(cConnects)
-		if again {
-			st.inc(cReconnects)
-			if recovered {
-				st.inc(cRecovered)
-			}
-		}
-	})
+	v.s.OnConnect(v.onConnect)
 	v.s.OnDisconnect(func(reason string, cause error) {
 		// "io client disconnect" is always ours (Disconnect); the closing
 		// flag covers the rest of a deliberate close (Manager.Close).
@@ -152,12 +130,10 @@ func (r *run) newVsock(m *client.Manager, name, nsp string, faulted bool, opts *
 		}
 		if v.faulted {
 			v.r.clientDisconnects.add(reason)
-		} else {
-			v.r.clientDisconnects.add("without faults: " + reason)
+			return
 		}
-		if !v.faulted {
-			st.anomaly("clean client: unexpected disconnection", "%s: %s (%v)", v.name, reason, cause)
-		}
+		v.r.clientDisconnects.add("without faults: " + reason)
+		st.anomaly("clean client: unexpected disconnection", "%s: %s (%v)", v.name, reason, cause)
 	})
 	v.s.OnConnectError(func(err error) {
 		st.inc(cConnectErrors)
@@ -171,114 +147,9 @@ func (r *run) newVsock(m *client.Manager, name, nsp string, faulted bool, opts *
 			st.note("client behind the proxy: connect_error", "%s: %v", v.name, err)
 		}
 	})
-	v.s.On("joined", func(e *socketio.Event) {
-		var room string
-		var cur int64
-		if err := e.Bind(&room, &cur); err != nil {
-			st.anomaly("client: bad event", "%s joined %v: %v", v.name, e.Args, err)
-			return
-		}
-		v.mu.Lock()
-		rs := v.roomLocked(room)
-		was := rs.in
-		pre, preCount := rs.preJoin, rs.preCount
-		rs.in, rs.next, rs.preJoin, rs.preCount = true, cur+1, 0, 0
-		rs.recoveries = v.recoveries
-		v.mu.Unlock()
-		if was {
-			v.problem("joined twice", "%s: joined %s again at %d", v.name, room, cur)
-		}
-		switch {
-		case preCount == 0:
-		case pre <= cur:
-			// Connection state recovery replays what was sent after the
-			// client's last offset to the rooms the socket is in when it
-			// comes back, as Node does: broadcasts sent to a room shortly
-			// before the socket joined it come along.
-			st.add(cExtraFaulted, preCount)
-			st.note("client behind the proxy: recovery replayed room messages sent before the join",
-				"%s: %d message(s) of %s up to #%d, then joined at #%d", v.name, preCount, room, pre, cur)
-		default:
-			v.problem("room message from after the join received before it", "%s: %s #%d before joined at %d", v.name, room, pre, cur)
-		}
-	})
-	v.s.On("left", func(e *socketio.Event) {
-		var room string
-		var last int64
-		if err := e.Bind(&room, &last); err != nil {
-			st.anomaly("client: bad event", "%s left %v: %v", v.name, e.Args, err)
-			return
-		}
-		v.mu.Lock()
-		rs := v.roomLocked(room)
-		was, next := rs.in, rs.next
-		acrossRecovery := rs.recoveries != v.recoveries
-		rs.in = false
-		v.mu.Unlock()
-		select {
-		case v.leftCh <- struct{}{}:
-		default:
-		}
-		if !was {
-			v.problem("left a room not joined", "%s: left %s at %d", v.name, room, last)
-			return
-		}
-		if missing := last + 1 - next; missing > 0 {
-			kind := "room messages lost"
-			if acrossRecovery {
-				// Recovery replays to the rooms the socket is in when it
-				// comes back, as Node does: what was sent to a room it
-				// left in the meantime is not replayed.
-				kind = "room messages sent before a leave, not replayed by recovery"
-			}
-			v.lost(missing, kind, "%s: %s: left at #%d, last got #%d", v.name, room, last, next-1)
-		} else if missing < 0 {
-			v.problem("room message after leaving", "%s: %s: got #%d, left at #%d", v.name, room, next-1, last)
-		}
-	})
-	v.s.On("room msg", func(e *socketio.Event) {
-		var room, from, text string
-		var seq int64
-		var bin []byte
-		var sum uint32
-		if err := e.Bind(&room, &seq, &from, &text, &bin, &sum); err != nil {
-			st.anomaly("client: bad event", "%s room msg: %v", v.name, err)
-			return
-		}
-		st.inc(cRoomMsgs)
-		if crc32.ChecksumIEEE(bin) != sum {
-			st.anomaly("client: corrupted binary", "%s: %s #%d: %d bytes, crc %08x, want %08x", v.name, room, seq, len(bin), crc32.ChecksumIEEE(bin), sum)
-		}
-		v.mu.Lock()
-		rs := v.roomLocked(room)
-		in, next := rs.in, rs.next
-		acrossRecovery := rs.recoveries != v.recoveries
-		if in {
-			rs.recoveries = v.recoveries
-		}
-		switch {
-		case !in:
-			rs.preJoin = max(rs.preJoin, seq)
-			rs.preCount++
-		case seq >= next:
-			rs.next = seq + 1
-		}
-		v.mu.Unlock()
-		switch {
-		case !in && v.faulted:
-			// Classified when the "joined" comes (or at the end).
-		case !in:
-			v.problem("room message while not a member", "%s: %s #%d", v.name, room, seq)
-		case seq > next:
-			kind := "room messages lost on a live connection"
-			if acrossRecovery {
-				kind = "room messages lost across a recovered reconnection"
-			}
-			v.lost(seq-next, kind, "%s: %s: got #%d, expected #%d", v.name, room, seq, next)
-		case seq < next:
-			v.problem("room message twice or out of order", "%s: %s: got #%d, expected #%d", v.name, room, seq, next)
-		}
-	})
+	v.s.On("joined", v.onJoined)
+	v.s.On("left", v.onLeft)
+	v.s.On("room msg", v.onRoomMsg)
 	v.s.On("question", func(e *socketio.Event) {
 		var q int64
 		if err := e.Bind(&q); err != nil {
@@ -291,6 +162,149 @@ func (r *run) newVsock(m *client.Manager, name, nsp string, faulted bool, opts *
 	return v
 }
 
+func (v *vsock) onConnect() {
+	recovered := v.s.Recovered()
+	v.mu.Lock()
+	v.connects++
+	again := v.connects > 1
+	if again && recovered {
+		v.recoveries++
+	}
+	if again && !recovered {
+		// A new session: the server's socket is in no room.
+		for _, rs := range v.rooms {
+			rs.in = false
+		}
+	}
+	v.mu.Unlock()
+	st := v.r.st
+	st.inc(cConnects)
+	if again {
+		st.inc(cReconnects)
+		if recovered {
+			st.inc(cRecovered)
+		}
+	}
+}
+
+// roomEvent binds the arguments of a "joined" or a "left": the room and
+// the number of its last broadcast.
+func (v *vsock) roomEvent(e *socketio.Event) (room string, n int64, ok bool) {
+	if err := e.Bind(&room, &n); err != nil {
+		v.r.st.anomaly("client: bad event", "%s %s %v: %v", v.name, e.Name, e.Args, err)
+		return "", 0, false
+	}
+	return room, n, true
+}
+
+func (v *vsock) onJoined(e *socketio.Event) {
+	room, cur, ok := v.roomEvent(e)
+	if !ok {
+		return
+	}
+	v.mu.Lock()
+	rs := v.roomLocked(room)
+	was := rs.in
+	pre, preCount := rs.preJoin, rs.preCount
+	rs.in, rs.next, rs.preJoin, rs.preCount = true, cur+1, 0, 0
+	rs.recoveries = v.recoveries
+	v.mu.Unlock()
+	if was {
+		v.problem("joined twice", "%s: joined %s again at %d", v.name, room, cur)
+	}
+	switch {
+	case preCount == 0:
+	case pre <= cur:
+		// Connection state recovery replays what was sent after the
+		// client's last offset to the rooms the socket is in when it
+		// comes back, as Node does: broadcasts sent to a room shortly
+		// before the socket joined it come along.
+		v.r.st.add(cExtraFaulted, preCount)
+		v.r.st.note("client behind the proxy: recovery replayed room messages sent before the join",
+			"%s: %d message(s) of %s up to #%d, then joined at #%d", v.name, preCount, room, pre, cur)
+	default:
+		v.problem("room message from after the join received before it", "%s: %s #%d before joined at %d", v.name, room, pre, cur)
+	}
+}
+
+func (v *vsock) onLeft(e *socketio.Event) {
+	room, last, ok := v.roomEvent(e)
+	if !ok {
+		return
+	}
+	v.mu.Lock()
+	rs := v.roomLocked(room)
+	was, next := rs.in, rs.next
+	acrossRecovery := rs.recoveries != v.recoveries
+	rs.in = false
+	v.mu.Unlock()
+	select {
+	case v.leftCh <- struct{}{}:
+	default:
+	}
+	if !was {
+		v.problem("left a room not joined", "%s: left %s at %d", v.name, room, last)
+		return
+	}
+	if missing := last + 1 - next; missing > 0 {
+		kind := "room messages lost"
+		if acrossRecovery {
+			// Recovery replays to the rooms the socket is in when it
+			// comes back, as Node does: what was sent to a room it
+			// left in the meantime is not replayed.
+			kind = "room messages sent before a leave, not replayed by recovery"
+		}
+		v.lost(missing, kind, "%s: %s: left at #%d, last got #%d", v.name, room, last, next-1)
+	} else if missing < 0 {
+		v.problem("room message after leaving", "%s: %s: got #%d, left at #%d", v.name, room, next-1, last)
+	}
+}
+
+func (v *vsock) onRoomMsg(e *socketio.Event) {
+	var room, from, text string
+	var seq int64
+	var bin []byte
+	var sum uint32
+	st := v.r.st
+	if err := e.Bind(&room, &seq, &from, &text, &bin, &sum); err != nil {
+		st.anomaly("client: bad event", "%s room msg: %v", v.name, err)
+		return
+	}
+	st.inc(cRoomMsgs)
+	if crc32.ChecksumIEEE(bin) != sum {
+		st.anomaly("client: corrupted binary", "%s: %s #%d: %d bytes, crc %08x, want %08x", v.name, room, seq, len(bin), crc32.ChecksumIEEE(bin), sum)
+	}
+	v.mu.Lock()
+	rs := v.roomLocked(room)
+	in, next := rs.in, rs.next
+	acrossRecovery := rs.recoveries != v.recoveries
+	if in {
+		rs.recoveries = v.recoveries
+	}
+	switch {
+	case !in:
+		rs.preJoin = max(rs.preJoin, seq)
+		rs.preCount++
+	case seq >= next:
+		rs.next = seq + 1
+	}
+	v.mu.Unlock()
+	switch {
+	case !in && v.faulted:
+		// Classified when the "joined" comes (or at the end).
+	case !in:
+		v.problem("room message while not a member", "%s: %s #%d", v.name, room, seq)
+	case seq > next:
+		kind := "room messages lost on a live connection"
+		if acrossRecovery {
+			kind = "room messages lost across a recovered reconnection"
+		}
+		v.lost(seq-next, kind, "%s: %s: got #%d, expected #%d", v.name, room, seq, next)
+	case seq < next:
+		v.problem("room message twice or out of order", "%s: %s: got #%d, expected #%d", v.name, room, seq, next)
+	}
+}
+
 func (v *vsock) roomLocked(room string) *roomState {
 	rs := v.rooms[room]
 	if rs == nil {
@@ -300,30 +314,34 @@ func (v *vsock) roomLocked(room string) *roomState {
 	return rs
 }
 
+// report records what went wrong: for a client behind the proxy, a note
+// (faults cause it); for a client without faults, a broken invariant.
+func (v *vsock) report(kind, format string, args ...any) {
+	if v.faulted {
+		v.r.st.note("client behind the proxy: "+kind, format, args...)
+		return
+	}
+	v.r.st.anomaly("clean client: "+kind, format, args...)
+}
+
 // lost counts room messages that never came: a broken invariant for a
 // client without faults.
 func (v *vsock) lost(n int64, kind, format string, args ...any) {
 	if v.faulted {
 		v.r.st.add(cLostFaulted, n)
-		v.r.st.note("client behind the proxy: "+kind, format, args...)
-		return
+	} else {
+		v.r.st.add(cLostClean, n)
 	}
-	v.r.st.add(cLostClean, n)
-	v.r.st.anomaly("clean client: "+kind, format, args...)
+	v.report(kind, format, args...)
 }
 
 // problem counts a delivery oddity: a broken invariant for a client
 // without faults.
 func (v *vsock) problem(kind, format string, args ...any) {
-	if v.faulted {
-		switch kind {
-		case "room message twice or out of order":
-			v.r.st.inc(cDupFaulted)
-		}
-		v.r.st.note("client behind the proxy: "+kind, format, args...)
-		return
+	if v.faulted && kind == "room message twice or out of order" {
+		v.r.st.inc(cDupFaulted)
 	}
-	v.r.st.anomaly("clean client: "+kind, format, args...)
+	v.report(kind, format, args...)
 }
 
 // inRooms returns the rooms the socket is a member of, as far as it knows.
@@ -349,14 +367,18 @@ func (v *vsock) call(event string, args ...any) (socketio.Args, error) {
 	return v.s.Timeout(ackTimeout).EmitWithAck(ctx, event, args...)
 }
 
+// connect connects the socket, within 20 s.
+func (v *vsock) connect() error {
+	v.s.Connect()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	return v.s.WaitConnected(ctx)
+}
+
 // failed counts an emit that got no acknowledgement.
 func (v *vsock) failed(c counter, what string, err error) {
 	v.r.st.inc(c)
-	if v.faulted {
-		v.r.st.note("client behind the proxy: no acknowledgement", "%s: %s: %v", v.name, what, err)
-		return
-	}
-	v.r.st.anomaly("clean client: no acknowledgement", "%s: %s: %v", v.name, what, err)
+	v.report("no acknowledgement", "%s: %s: %v", v.name, what, err)
 }
 
 // life is one client life.
@@ -388,13 +410,7 @@ func (r *run) clientLife(ctx context.Context, name string, p profile, rng *rand.
 		MaxIdleConnsPerHost: 4,
 		IdleConnTimeout:     15 * time.Second,
 	}
-	defer func() {
-		// A connection whose response was just read goes back to the idle
-		// pool a moment later (http.Transport's readLoop): close twice.
-		tr.CloseIdleConnections()
-		time.Sleep(200 * time.Millisecond)
-		tr.CloseIdleConnections()
-	}()
+	defer closeIdle(tr)
 	mo := client.ManagerOptions{
 		HTTPClient:           &http.Client{Transport: tr},
 		ReconnectionDelay:    100 * time.Millisecond,
@@ -643,11 +659,7 @@ func (l *life) switchDyn() {
 	v.connects = 0 // joined again on purpose: not a reconnection
 	v.mu.Unlock()
 	v.closing.Store(false)
-	v.s.Connect()
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	err := v.s.WaitConnected(ctx)
-	cancel()
-	if err != nil {
+	if err := v.connect(); err != nil {
 		if !l.p.faulted {
 			l.r.st.anomaly("clean client: cannot connect", "%s: %v", v.name, err)
 		}
@@ -668,20 +680,15 @@ func (l *life) tryAuth() {
 		tok = authToken
 	}
 	v := l.r.newVsock(l.m, l.name, "/auth", l.p.faulted, &client.SocketOptions{Auth: map[string]any{"token": tok}})
-	v.s.Connect()
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	err := v.s.WaitConnected(ctx)
-	cancel()
+	err := v.connect()
 	var ce *client.ConnectError
 	switch {
 	case l.p.auth == 1 && errors.As(err, &ce) && ce.Message == "unauthorized":
 		l.r.st.inc(cAuthRefused)
 	case l.p.auth == 2 && err == nil:
 		l.echo(v)
-	case l.p.faulted:
-		l.r.st.note("client behind the proxy: /auth", "%s (token %q): %v", v.name, tok, err)
 	default:
-		l.r.st.anomaly("clean client: /auth", "%s (token %q): %v", v.name, tok, err)
+		v.report("/auth", "%s (token %q): %v", v.name, tok, err)
 	}
 	v.closing.Store(true)
 	v.s.Disconnect()
@@ -733,6 +740,15 @@ func (l *life) close() {
 		l.r.st.anomaly("client: Manager.Close hangs", "%s (%s)", l.name, l.p)
 		<-done
 	}
+}
+
+// closeIdle closes the idle connections of tr, twice: a connection whose
+// response was just read goes back to the idle pool a moment later
+// (http.Transport's readLoop).
+func closeIdle(tr *http.Transport) {
+	tr.CloseIdleConnections()
+	time.Sleep(200 * time.Millisecond)
+	tr.CloseIdleConnections()
 }
 
 // sleepCtx sleeps d, or less when ctx is done first; it reports whether

@@ -10,6 +10,7 @@ import (
 	"runtime"
 	"runtime/debug"
 	"runtime/pprof"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -30,9 +31,7 @@ const (
 )
 
 // goLabeled runs fn on a new goroutine labeled side.
-func goLabeled(side string, fn func()) {
-	go pprof.Do(context.Background(), pprof.Labels("side", side), func(context.Context) { fn() })
-}
+func goLabeled(side string, fn func()) { go doLabeled(side, fn) }
 
 // doLabeled runs fn on this goroutine, labeled side (goroutines it starts
 // keep the label).
@@ -194,7 +193,7 @@ func (sm *sampler) close() {
 func (sm *sampler) all() []sample {
 	sm.mu.Lock()
 	defer sm.mu.Unlock()
-	return append([]sample(nil), sm.samples...)
+	return slices.Clone(sm.samples)
 }
 
 func mib(b uint64) float64 { return float64(b) / (1 << 20) }

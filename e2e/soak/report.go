@@ -177,7 +177,7 @@ func (r *run) markdown(samples []sample) string {
 		if !ok {
 			continue
 		}
-		p("| %s | %d | %d | %d | %v | %s |\n", k.name, res.Attempts, res.Cut, res.Failed, res.MaxTime.Round(10*time.Millisecond), tallyString(toInt64(res.Reasons)))
+		p("| %s | %d | %d | %d | %v | %s |\n", k.name, res.Attempts, res.Cut, res.Failed, res.MaxTime.Round(10*time.Millisecond), tallyString(res.Reasons))
 	}
 
 	ps := r.proxyStats
@@ -252,14 +252,6 @@ func (r *run) phaseDurations() (traffic, winding, cooldown time.Duration) {
 	winding = at["cooldown"] - at["winding down"]
 	cooldown = at["shutdown"] - at["cooldown"]
 	return
-}
-
-func toInt64(m map[string]int) map[string]int64 {
-	out := make(map[string]int64, len(m))
-	for k, v := range m {
-		out[k] = int64(v)
-	}
-	return out
 }
 
 // tallyString lists a tally, largest first.

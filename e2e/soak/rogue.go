@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"math/rand/v2"
 	"net"
 	"net/http"
@@ -30,6 +31,15 @@ import (
 // errStopped ends a misbehaviour because the traffic stopped: not a
 // failure.
 var errStopped = errors.New("stopped")
+
+// orStopped returns err, or errStopped once the traffic has stopped (err
+// is then the stop's doing).
+func (g *rogue) orStopped(err error) error {
+	if g.ctx.Err() != nil {
+		return errStopped
+	}
+	return err
+}
 
 type rogueKind struct {
 	name   string
@@ -71,7 +81,7 @@ var malformedPackets = []string{
 type rogueResult struct {
 	Attempts, Cut, Failed int
 	MaxTime               time.Duration // longest time to be cut off
-	Reasons               map[string]int
+	Reasons               map[string]int64
 }
 
 type rogueTally struct {
@@ -87,7 +97,7 @@ func (t *rogueTally) record(kind, reason string, d time.Duration, err error) {
 	}
 	r := t.m[kind]
 	if r == nil {
-		r = &rogueResult{Reasons: make(map[string]int)}
+		r = &rogueResult{Reasons: make(map[string]int64)}
 		t.m[kind] = r
 	}
 	r.Attempts++
@@ -108,10 +118,7 @@ func (t *rogueTally) snapshot() map[string]rogueResult {
 	out := make(map[string]rogueResult, len(t.m))
 	for k, v := range t.m {
 		c := *v
-		c.Reasons = make(map[string]int, len(v.Reasons))
-		for rk, rv := range v.Reasons {
-			c.Reasons[rk] = rv
-		}
+		c.Reasons = maps.Clone(v.Reasons)
 		out[k] = c
 	}
 	return out
@@ -129,11 +136,7 @@ type rogue struct {
 func (r *run) rogueWorker(ctx context.Context, id int) {
 	rng := rand.New(rand.NewPCG(r.cfg.Seed^0xbad, uint64(id)+1))
 	tr := &http.Transport{MaxIdleConnsPerHost: 2, IdleConnTimeout: 5 * time.Second}
-	defer func() {
-		tr.CloseIdleConnections()
-		time.Sleep(200 * time.Millisecond)
-		tr.CloseIdleConnections()
-	}()
+	defer closeIdle(tr)
 	g := &rogue{r: r, ctx: ctx, rng: rng, addr: strings.TrimPrefix(r.app.url, "http://"),
 		hc: &http.Client{Transport: tr, Timeout: 15 * time.Second}}
 	total := 0
@@ -400,10 +403,7 @@ func (g *rogue) expectCut(w *rawWS, closed <-chan string, bound time.Duration) (
 func (g *rogue) wsSession(nsp string) (*rawWS, <-chan string, error) {
 	w, err := g.dialWS()
 	if err != nil {
-		if g.ctx.Err() != nil {
-			return nil, nil, errStopped
-		}
-		return nil, nil, fmt.Errorf("dial: %w", err)
+		return nil, nil, g.orStopped(fmt.Errorf("dial: %w", err))
 	}
 	closed := g.r.app.watchRogue(w.sid)
 	if nsp != "" {
@@ -495,14 +495,7 @@ func (g *rogue) neverReads() (string, error) {
 			break
 		}
 	}
-	select {
-	case reason := <-closed:
-		return reason, nil
-	case <-time.After(g.cutBound()):
-		return "", fmt.Errorf("session %s still open after %v", w.sid, g.cutBound())
-	case <-g.ctx.Done():
-		return "", errStopped
-	}
+	return g.waitClosed(w.sid, closed, g.cutBound())
 }
 
 // flood sends more events for the slow handler than MaxPendingEvents.
@@ -561,10 +554,7 @@ func (g *rogue) namespaceFlood() (string, error) {
 func (g *rogue) garbage() (string, error) {
 	c, err := g.dial()
 	if err != nil {
-		if g.ctx.Err() != nil {
-			return "", errStopped
-		}
-		return "", err
+		return "", g.orStopped(err)
 	}
 	defer c.Close()
 	junk := make([]byte, 1+g.rng.IntN(4096))
@@ -611,10 +601,7 @@ func (g *rogue) garbage() (string, error) {
 func (g *rogue) pollingOpen() (string, error) {
 	resp, err := g.get("http://" + g.addr + "/socket.io/?EIO=4&transport=polling")
 	if err != nil {
-		if g.ctx.Err() != nil {
-			return "", errStopped
-		}
-		return "", err
+		return "", g.orStopped(err)
 	}
 	body, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<16))
 	_ = resp.Body.Close()
@@ -653,6 +640,7 @@ func (g *rogue) post(sid string, body []byte) (int, error) {
 	return resp.StatusCode, nil
 }
 
+// waitClosed waits, within bound, for the close reason of session sid.
 func (g *rogue) waitClosed(sid string, closed <-chan string, bound time.Duration) (string, error) {
 	select {
 	case reason := <-closed:
@@ -698,10 +686,7 @@ func (g *rogue) badPost() (string, error) {
 	body := bodies[g.rng.IntN(len(bodies))]
 	status, err := g.post(sid, []byte(body))
 	if err != nil {
-		if g.ctx.Err() != nil {
-			return "", errStopped
-		}
-		return "", err
+		return "", g.orStopped(err)
 	}
 	if status != http.StatusBadRequest && status != http.StatusOK {
 		return "", fmt.Errorf("malformed POST %q: status %d", body, status)

@@ -69,7 +69,6 @@ type app struct {
 	disconnects  tally // socket disconnect reasons
 	serverLogs   tally // the server's logs, warnings and errors
 	httpLogs     tally // net/http's own logs (bad requests...)
-	sessions     countOnly
 
 	open sync.Map // session id -> *openSession
 
@@ -79,18 +78,6 @@ type app struct {
 	served   chan struct{}
 	tickStop chan struct{}
 	tickDone chan struct{}
-}
-
-type countOnly struct {
-	mu sync.Mutex
-	n  int64
-}
-
-func (c *countOnly) inc() { c.mu.Lock(); c.n++; c.mu.Unlock() }
-func (c *countOnly) get() int64 {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.n
 }
 
 // startApp starts the server on 127.0.0.1, under the "server" label.
@@ -109,7 +96,6 @@ func startApp(cfg *config, st *stats) (*app, error) {
 		Logger:                      slog.New(&logCounter{a: a}),
 	}
 	opts.Hooks.Engine.Connection = func(s *engineio.Session) {
-		a.sessions.inc()
 		a.open.Store(s.ID(), &openSession{s: s, at: time.Now()})
 	}
 	opts.Hooks.Engine.Close = a.onEngineClose
@@ -199,37 +185,8 @@ func (a *app) room(nsp, room string) *roomSeq {
 func (a *app) onConnection(n *socketio.Namespace, s *socketio.Socket) {
 	nsp := n.Name()
 	s.On("echo", a.echo)
-	s.On("join", func(e *socketio.Event) {
-		var room string
-		if err := e.Bind(&room); err != nil || !slices.Contains(roomNames, room) {
-			_ = e.Ack().Send(false)
-			return
-		}
-		rs := a.room(nsp, room)
-		rs.mu.Lock()
-		member := slices.Contains(s.Rooms(), room)
-		if !member {
-			s.Join(room)
-			_ = s.Emit("joined", room, rs.seq)
-		}
-		rs.mu.Unlock()
-		_ = e.Ack().Send(true)
-	})
-	s.On("leave", func(e *socketio.Event) {
-		var room string
-		if err := e.Bind(&room); err != nil || !slices.Contains(roomNames, room) {
-			_ = e.Ack().Send(false)
-			return
-		}
-		rs := a.room(nsp, room)
-		rs.mu.Lock()
-		if slices.Contains(s.Rooms(), room) {
-			s.Leave(room)
-			_ = s.Emit("left", room, rs.seq)
-		}
-		rs.mu.Unlock()
-		_ = e.Ack().Send(true)
-	})
+	s.On("join", func(e *socketio.Event) { a.changeRoom(nsp, s, e, true) })
+	s.On("leave", func(e *socketio.Event) { a.changeRoom(nsp, s, e, false) })
 	s.On("say", func(e *socketio.Event) {
 		var room, text string
 		var bin []byte
@@ -270,6 +227,31 @@ func (a *app) onConnection(n *socketio.Namespace, s *socketio.Socket) {
 }
 
 const askTimeout = 5 * time.Second
+
+// changeRoom handles a join (or a leave) of the room e names: under the
+// room's lock, when s is not (or is) a member, s joins (or leaves) it and
+// is told "joined" (or "left") with the number of the room's last
+// broadcast. The acknowledgement says whether the room is one of
+// roomNames.
+func (a *app) changeRoom(nsp string, s *socketio.Socket, e *socketio.Event, join bool) {
+	var room string
+	if err := e.Bind(&room); err != nil || !slices.Contains(roomNames, room) {
+		_ = e.Ack().Send(false)
+		return
+	}
+	rs := a.room(nsp, room)
+	rs.mu.Lock()
+	switch member := slices.Contains(s.Rooms(), room); {
+	case join && !member:
+		s.Join(room)
+		_ = s.Emit("joined", room, rs.seq)
+	case !join && member:
+		s.Leave(room)
+		_ = s.Emit("left", room, rs.seq)
+	}
+	rs.mu.Unlock()
+	_ = e.Ack().Send(true)
+}
 
 // echo acknowledges (seq, text, bin) with the same values, decoded and
 // encoded again, and the CRC-32 and length of bin.

@@ -264,10 +264,7 @@ func (r *run) drainCheck() {
 			{Name: "heap back near the baseline", OK: mib(s.HeapAlloc) <= mib(r.base.HeapAlloc)+c.HeapSlackMiB,
 				Detail: fmt.Sprintf("%.1f MiB allocated, baseline %.1f MiB (+%.0f MiB allowed); in use %.1f MiB", mib(s.HeapAlloc), mib(r.base.HeapAlloc), c.HeapSlackMiB, mib(s.HeapInuse))},
 		}
-		ok := true
-		for _, ch := range checks {
-			ok = ok && ch.OK
-		}
+		ok := allOK(checks)
 		if !ok {
 			r.logf("not drained yet: sessions %v, sockets %v", r.app.lingering(), r.app.lingeringSockets())
 			if os.Getenv("SOAK_DEBUG_DRAIN") != "" {
@@ -300,8 +297,7 @@ func (r *run) finalCheck() {
 			{Name: "file descriptors back to the start", OK: s.FDs <= r.base0.FDs+c.FDSlack,
 				Detail: fmt.Sprintf("%d, %d before the server started (+%d allowed)", s.FDs, r.base0.FDs, c.FDSlack)},
 		}
-		ok := checks[0].OK && checks[1].OK
-		if ok || time.Now().After(deadline) {
+		if allOK(checks) || time.Now().After(deadline) {
 			r.final = s
 			r.checks = append(r.checks, prefixChecks("after shutdown: ", checks)...)
 			r.logf("shut down: %d goroutines, %d fds", s.Goroutines, s.FDs)
@@ -309,6 +305,16 @@ func (r *run) finalCheck() {
 		}
 		time.Sleep(500 * time.Millisecond)
 	}
+}
+
+// allOK reports whether every check of cs passed.
+func allOK(cs []check) bool {
+	for _, c := range cs {
+		if !c.OK {
+			return false
+		}
+	}
+	return true
 }
 
 func prefixChecks(p string, cs []check) []check {
@@ -322,15 +328,7 @@ func prefixChecks(p string, cs []check) []check {
 
 // failed reports whether an invariant or a check broke.
 func (r *run) failed() bool {
-	if r.st.get(cAnomalies) > 0 {
-		return true
-	}
-	for _, c := range r.checks {
-		if !c.OK {
-			return true
-		}
-	}
-	return false
+	return r.st.get(cAnomalies) > 0 || !allOK(r.checks)
 }
 
 // failures lists what broke, for the exit message.

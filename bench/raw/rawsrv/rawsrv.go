@@ -135,7 +135,6 @@ func (s *Server) Conns() int {
 var (
 	ackPrefix = []byte{'a'}
 	joinReply = []byte{'j'}
-	colon     = []byte{':'}
 )
 
 func (s *Server) onMessage(cn *conn, data []byte) {
