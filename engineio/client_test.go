@@ -73,6 +73,7 @@ type recorder struct {
 
 	onMessage func(data []byte, binary bool) // optional, called after recording
 	onOpen    func(c *engineio.ClientConn)
+	onClose   func() // optional, called before recording
 }
 
 func newRecorder(t testing.TB) *recorder {
@@ -152,6 +153,9 @@ func (r *recorder) OnUpgrade(transport string) {
 
 func (r *recorder) OnClose(reason string, cause error) {
 	r.enter("OnClose", false)
+	if r.onClose != nil {
+		r.onClose()
+	}
 	r.mu.Lock()
 	r.isClosed = true
 	r.inCall = false
@@ -1113,6 +1117,28 @@ func TestClientPingTimeout(t *testing.T) {
 				t.Errorf("closed after %v, want about 200ms", d)
 			}
 			awaitDone(t, c)
+		})
+	}
+}
+
+// Done is closed only once OnClose has returned, even when the close
+// comes from the heartbeat's timer and OnClose is slow.
+func TestClientDoneAfterOnClose(t *testing.T) {
+	for _, tr := range []string{"polling", "websocket"} {
+		t.Run(tr, func(t *testing.T) {
+			rs := newRawServer(t, func() string { return "" }, nil)
+			rec := newRecorder(t)
+			rec.onClose = func() { time.Sleep(100 * time.Millisecond) }
+			c := dial(t, rs.URL, &engineio.DialOptions{Transports: []string{tr}, HTTPClient: rs.Client()}, rec)
+			awaitDone(t, c)
+			select {
+			case ci := <-rec.closed:
+				if ci.reason != "ping timeout" {
+					t.Errorf("closed with %q, want ping timeout", ci.reason)
+				}
+			default:
+				t.Fatal("Done closed before OnClose returned")
+			}
 		})
 	}
 }
