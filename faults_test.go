@@ -3,13 +3,16 @@ package socketio_test
 import (
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/go-sio/socketio"
+	"github.com/go-sio/socketio/adapter"
 	"github.com/go-sio/socketio/engineio"
 	"github.com/go-sio/socketio/internal/faultproxy"
 	"github.com/go-sio/socketio/internal/testutil"
+	"github.com/go-sio/socketio/parser"
 )
 
 // Network faults between a Socket.IO client and the server, injected with
@@ -141,4 +144,48 @@ func joinThrough(t *testing.T, h *harness, p *faultproxy.Proxy, transport string
 		t.Fatalf("socket %s not found", sid)
 	}
 	return c, s
+}
+
+// gatedAttach is the in-memory adapter whose Attach waits for release: a
+// slow Attach, as one reading missed packets from Redis may be.
+type gatedAttach struct {
+	adapter.Adapter
+	entered, release, attached chan struct{}
+}
+
+func (a gatedAttach) Attach(from *string, rooms []adapter.Room, fn func(missed []*parser.Packet)) {
+	a.entered <- struct{}{}
+	<-a.release
+	a.Adapter.Attach(from, rooms, fn)
+	close(a.attached)
+}
+
+// TestConnectionClosedDuringAttach: a connection that closes while its
+// socket is being attached (after the namespace checked that it is open)
+// leaves no socket behind, and the connection handler does not run. The
+// soak found such sockets, "connected" forever with their session closed.
+func TestConnectionClosedDuringAttach(t *testing.T) {
+	gate := gatedAttach{entered: make(chan struct{}, 1), release: make(chan struct{}), attached: make(chan struct{})}
+	var handled atomic.Bool
+	h := startServer(t, &socketio.ServerOptions{
+		ConnectionStateRecovery: &socketio.RecoveryOptions{},
+		Adapter: func(n adapter.Namespace) adapter.Adapter {
+			g := gate
+			g.Adapter = adapter.NewMemory(n)
+			return g
+		},
+	}, func(srv *socketio.Server) {
+		srv.OnConnection(func(*socketio.Socket) { handled.Store(true) })
+	})
+	c, _ := h.openWS(true)
+	c.SendText("40")
+	receive(t, "the Attach", gate.entered)
+	c.Close()
+	eventually(t, "the Engine.IO session closed", func() bool { return h.srv.Engine().ClientsCount() == 0 })
+	close(gate.release)
+	receive(t, "the end of the Attach", gate.attached)
+	eventually(t, "no socket left in /", func() bool { return h.srv.Of("/").SocketsCount() == 0 })
+	if handled.Load() {
+		t.Error("the connection handler ran for a socket whose connection had closed")
+	}
 }

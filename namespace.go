@@ -289,6 +289,7 @@ func (n *Namespace) add(s *Socket, auth map[string]any) {
 		s.finish()
 		return
 	}
+	attached := false
 	attach := func(missed []*parser.Packet) {
 		n.mu.Lock()
 		n.sockets[s.id] = s
@@ -299,13 +300,21 @@ func (n *Namespace) add(s *Socket, auth map[string]any) {
 			n.pids[s.pid] = s
 		}
 		n.mu.Unlock()
-		s.attach(missed)
+		attached = s.attach(missed)
 	}
 	if n.srv.cfg.recovery != nil {
 		rooms := append([]string{s.id}, s.pendingRooms...)
 		n.adapter.Attach(s.resumeFrom, rooms, attach)
 	} else {
 		attach(nil)
+	}
+	if !attached {
+		// The connection closed during the attach, and the socket's
+		// onClose found it not connected yet: undo the registration.
+		n.remove(s)
+		n.adapter.DelAll(s.id)
+		s.finish()
+		return
 	}
 	s.onConnected()
 	n.mu.RLock()

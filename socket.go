@@ -531,8 +531,10 @@ func (s *Socket) onClose(reason string, cause error) {
 	}
 	s.closed = true
 	s.acks = nil
-	s.mu.Unlock()
+	// Under s.mu, as attach's check: a socket is either connected before
+	// it closes (and cleaned up here) or never (and attach backs out).
 	wasConnected := s.connected.Swap(false)
+	s.mu.Unlock()
 	close(s.done)
 	s.client.remove(s)
 	if !wasConnected {
@@ -576,8 +578,10 @@ func (s *Socket) onClose(reason string, cause error) {
 // no user code. The CONNECT answer goes before the replay (Node sends it
 // after): a client whose connection breaks in the middle of the replay
 // then knows the offset of each replayed packet it got, and the official
-// client does not buffer them unnumbered and receive them twice.
-func (s *Socket) attach(missed []*parser.Packet) {
+// client does not buffer them unnumbered and receive them twice. It
+// reports false when the socket closed meanwhile (its connection did):
+// the socket never becomes connected, and the caller undoes the rest.
+func (s *Socket) attach(missed []*parser.Packet) bool {
 	// Its own room too, as Node joins socket.id: the in-memory index
 	// skips it, but an adapter may act on it (the sharded Redis adapter
 	// subscribes to private rooms in its dynamic-private mode).
@@ -598,8 +602,17 @@ func (s *Socket) attach(missed []*parser.Packet) {
 			s.write(msgs, adapter.BroadcastFlags{})
 		}
 	}
-	s.connected.Store(true)
+	s.mu.Lock()
+	closed := s.closed
+	if !closed {
+		s.connected.Store(true)
+	}
+	s.mu.Unlock()
+	if closed {
+		return false
+	}
 	s.client.connected()
+	return true
 }
 
 // onConnected reports the connection to hooks, after attach.

@@ -33,7 +33,8 @@
 //
 // To dig: SOAK_DEBUG_LOG=1 prints every log of the server on stderr;
 // SOAK_DEBUG_DRAIN=1 dumps the goroutines while the drain check waits.
-// The bugs it found are reproduced by repro_test.go (SOAK_REPRO=1).
+// The bugs it found have regression tests: bugs_test.go, and the root
+// package's TestConnectionClosedDuringAttach.
 package main
 
 import (

@@ -207,14 +207,14 @@ func (r *run) markdown(samples []sample) string {
 		}
 	}
 
-	p("\nBugs the soak has found, in this run or earlier ones, reproduced in `e2e/soak/repro_test.go`\n")
-	p("(`SOAK_REPRO=1 go test -race -count=1 -run Repro -v ./e2e/soak`; skipped otherwise):\n\n")
-	p("- `TestReproServerInterleavesAttachments`, `TestReproClientInterleavesAttachments`: two packets\n")
-	p("  with binary attachments sent at once on one connection (two namespaces, or an acknowledgement\n")
-	p("  and a broadcast) interleave their messages; the peer's decoder fails (\"got plaintext data when\n")
-	p("  reconstructing a packet\") and the connection closes, for a client that did nothing wrong.\n")
-	p("- `TestReproSocketAttachedAfterClose`: a socket whose connection closes while it is being attached\n")
-	p("  stays registered, and connected, in its namespace for good.\n")
+	p("\nBugs the soak has found, all fixed, each with a regression test run by `make test`:\n\n")
+	p("- two packets with binary attachments sent at once on one connection (two namespaces, or an\n")
+	p("  acknowledgement and a broadcast) interleaved their messages; the peer's decoder failed (\"got\n")
+	p("  plaintext data when reconstructing a packet\") and the connection closed, for a client that did\n")
+	p("  nothing wrong (`TestServerAttachmentsDoNotInterleave`, `TestClientAttachmentsDoNotInterleave` in\n")
+	p("  `e2e/soak/bugs_test.go`; `TestConcurrentBinaryPacketsDoNotInterleave` in the root package);\n")
+	p("- a socket whose connection closed while it was being attached stayed registered, and connected,\n")
+	p("  in its namespace for good (`TestConnectionClosedDuringAttach` in the root package).\n")
 
 	p("\n## Running it for hours\n\n")
 	p("```sh\n")
