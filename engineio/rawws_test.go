@@ -501,3 +501,36 @@ func dialPipe(t *testing.T, l *pipeListener) *rawWS {
 	t.Cleanup(func() { _ = conn.Close() })
 	return &rawWS{t: t, conn: conn, br: bufio.NewReader(conn)}
 }
+
+// TestWebSocketGatheredFrames: a burst of queued messages, which the server
+// writes gathered, reaches the client as the same frames one by one, at
+// every length boundary of the frame header (7-bit, 16-bit, 64-bit) and
+// past the size gathered in one write.
+func TestWebSocketGatheredFrames(t *testing.T) {
+	s := newAdvServer(t, nil)
+	c, sid := s.wsSession()
+	var msgs []engineio.Message
+	for i, n := range []int{0, 1, 124, 125, 126, 127, 65534, 65535, 65536, 40 << 10, 3, 100 << 10, 7} {
+		b := bytes.Repeat([]byte{byte('a' + i%26)}, n)
+		msgs = append(msgs, engineio.Message{Data: b}, engineio.Message{Data: b, Binary: true})
+	}
+	// Twice, so that the second batch queues behind the first's write.
+	for range 2 {
+		if err := s.eio.Session(sid).SendBatch(msgs); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for round := range 2 {
+		for i, m := range msgs {
+			f := c.mustFrame()
+			want := serverFrame{fin: true, opcode: opText, payload: append([]byte{'4'}, m.Data...)}
+			if m.Binary {
+				want = serverFrame{fin: true, opcode: opBinary, payload: m.Data}
+			}
+			if f.fin != want.fin || f.opcode != want.opcode || !bytes.Equal(f.payload, want.payload) {
+				t.Fatalf("round %d, frame %d: opcode %d fin %v, %d bytes; want opcode %d, %d bytes",
+					round, i, f.opcode, f.fin, len(f.payload), want.opcode, len(want.payload))
+			}
+		}
+	}
+}

@@ -145,32 +145,24 @@ func (s *Session) wsWriteLoop(c *wsConn) {
 			return
 		}
 		s.mu.Unlock()
-		for _, p := range pkts {
-			var err error
-			if p.Binary {
-				err = c.writeBinary(p.Data)
-			} else {
-				err = c.writeText('0'+byte(p.Type), p.Data)
+		if err := c.writePackets(pkts); err != nil {
+			s.mu.Lock()
+			s.writing = false
+			s.mu.Unlock()
+			switch {
+			case errors.Is(err, net.ErrClosed):
+				// The connection is closing on our side (the read
+				// loop answers the peer's close frame, or reports an
+				// error): its end closes the session. Closing it here
+				// would cut the closing handshake short.
+			case isNormalClose(err):
+				// The client closed while we wrote: Node reports the
+				// close, not the failed write.
+				s.closeWith(ReasonTransportClose, nil)
+			default:
+				s.closeWith(ReasonTransportError, err)
 			}
-			if err != nil {
-				s.mu.Lock()
-				s.writing = false
-				s.mu.Unlock()
-				switch {
-				case errors.Is(err, net.ErrClosed):
-					// The connection is closing on our side (the read
-					// loop answers the peer's close frame, or reports an
-					// error): its end closes the session. Closing it here
-					// would cut the closing handshake short.
-				case isNormalClose(err):
-					// The client closed while we wrote: Node reports the
-					// close, not the failed write.
-					s.closeWith(ReasonTransportClose, nil)
-				default:
-					s.closeWith(ReasonTransportError, err)
-				}
-				return
-			}
+			return
 		}
 		s.packetOut(pkts)
 	}

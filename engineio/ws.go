@@ -4,6 +4,7 @@ package engineio
 // that it can be swapped without touching the transport logic.
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"crypto/tls"
@@ -18,6 +19,8 @@ import (
 	"time"
 
 	"github.com/lxzan/gws"
+
+	"github.com/go-sio/socketio/engineio/packet"
 )
 
 // wsHandler receives the frames of one WebSocket connection, in order, on
@@ -37,18 +40,56 @@ type wsConn struct {
 	// may follow. mu orders our writes before that point.
 	mu         sync.Mutex
 	readClosed bool
+
+	// raw, on a server connection without compression: the connection
+	// under the library, which writePackets writes gathered frames to.
+	raw *rawConn
 }
+
+// rawConn is a server's network connection under the library. It notes the
+// library's close frame, after which no frame of ours may go out: the
+// library checks that itself before a write of its own.
+type rawConn struct {
+	net.Conn
+	mu        sync.Mutex
+	closeSent bool
+}
+
+// Write is the library's: handshake response, frames, one per call.
+func (r *rawConn) Write(b []byte) (int, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if len(b) > 0 && b[0] == 0x80|byte(gws.OpcodeCloseConnection) {
+		r.closeSent = true
+	}
+	return r.Conn.Write(b)
+}
+
+// writeFrames writes whole frames of ours unless the close frame is out.
+func (r *rawConn) writeFrames(b []byte) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.closeSent {
+		return net.ErrClosed
+	}
+	_, err := r.Conn.Write(b)
+	return err
+}
+
+// wsReadBufferSize is the read buffer of a server connection.
+const wsReadBufferSize = 4096
 
 // wsAcceptor upgrades HTTP requests to WebSocket connections.
 type wsAcceptor struct {
-	up *gws.Upgrader
+	up       *gws.Upgrader
+	coalesce bool // no per-message deflate: writePackets gathers frames
 }
 
 func newWSAcceptor(cfg *config) *wsAcceptor {
 	opt := &gws.ServerOption{
 		ReadMaxPayloadSize:  int(cfg.maxHTTPBufferSize),
 		WriteMaxPayloadSize: 1 << 30,
-		ReadBufferSize:      4096,
+		ReadBufferSize:      wsReadBufferSize,
 		HandshakeTimeout:    10 * time.Second,
 		Logger:              silentLogger{},
 		NewSession:          func() gws.SessionStorage { return &connSlot{} },
@@ -64,19 +105,40 @@ func newWSAcceptor(cfg *config) *wsAcceptor {
 			opt.PermessageDeflate.Threshold = 1024
 		}
 	}
-	return &wsAcceptor{up: gws.NewUpgrader(wsEvents{}, opt)}
+	return &wsAcceptor{up: gws.NewUpgrader(wsEvents{}, opt), coalesce: cfg.opts.PerMessageDeflate == nil}
 }
 
 // accept completes the WebSocket handshake on w. On failure the library has
 // already answered the client.
 func (a *wsAcceptor) accept(w http.ResponseWriter, r *http.Request, h wsHandler) (*wsConn, error) {
-	c, err := a.up.Upgrade(w, r)
+	if !a.coalesce {
+		c, err := a.up.Upgrade(w, r)
+		if err != nil {
+			return nil, err
+		}
+		return a.attach(c, h, nil), nil
+	}
+	// As Upgrade, the connection wrapped.
+	hj, ok := w.(http.Hijacker)
+	if !ok {
+		return nil, errors.New("engineio: the response cannot be hijacked")
+	}
+	conn, _, err := hj.Hijack()
 	if err != nil {
 		return nil, err
 	}
-	wc := &wsConn{c: c, h: h}
+	raw := &rawConn{Conn: conn}
+	c, err := a.up.UpgradeFromConn(raw, bufio.NewReaderSize(conn, wsReadBufferSize), r)
+	if err != nil {
+		return nil, err
+	}
+	return a.attach(c, h, raw), nil
+}
+
+func (a *wsAcceptor) attach(c *gws.Conn, h wsHandler, raw *rawConn) *wsConn {
+	wc := &wsConn{c: c, h: h, raw: raw}
 	c.Session().(*connSlot).conn = wc
-	return wc, nil
+	return wc
 }
 
 // errMalformedFrame ends a connection whose frame made the library panic.
@@ -133,6 +195,99 @@ func (c *wsConn) writeBinary(data []byte) error {
 		return net.ErrClosed
 	}
 	return c.c.WriteMessage(gws.OpcodeBinary, data)
+}
+
+// writePacketLocked writes p as one frame, with the library. c.mu is held.
+func (c *wsConn) writePacketLocked(p packet.Packet) error {
+	if p.Binary {
+		return c.c.WriteMessage(gws.OpcodeBinary, p.Data)
+	}
+	return c.c.Writev(gws.OpcodeText, []byte{'0' + byte(p.Type)}, p.Data)
+}
+
+// coalesceMax bounds the bytes gathered for one write; a larger payload is
+// written on its own, not copied.
+const coalesceMax = 32 << 10
+
+// frameBufs holds the buffers writePackets gathers frames in.
+var frameBufs = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }}
+
+// writePackets writes pkts, one frame each, in order. On a server
+// connection without compression, the frames of a burst go out in as few
+// writes as coalesceMax allows, instead of a system call each: frames as
+// the library makes them (final, unmasked, uncompressed), whole frames per
+// write, so that one of the library's own (a pong) never lands inside.
+func (c *wsConn) writePackets(pkts []packet.Packet) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.readClosed {
+		return net.ErrClosed
+	}
+	if c.raw == nil || len(pkts) == 1 {
+		for _, p := range pkts {
+			if err := c.writePacketLocked(p); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	bp := frameBufs.Get().(*[]byte)
+	buf := (*bp)[:0]
+	defer func() {
+		if cap(buf) <= 2*coalesceMax {
+			*bp = buf[:0]
+			frameBufs.Put(bp)
+		}
+	}()
+	flush := func() error {
+		if len(buf) == 0 {
+			return nil
+		}
+		err := c.raw.writeFrames(buf)
+		buf = buf[:0]
+		return err
+	}
+	for _, p := range pkts {
+		if len(p.Data) >= coalesceMax {
+			if err := flush(); err != nil {
+				return err
+			}
+			if err := c.writePacketLocked(p); err != nil {
+				return err
+			}
+			continue
+		}
+		buf = appendFrame(buf, p)
+		if len(buf) >= coalesceMax {
+			if err := flush(); err != nil {
+				return err
+			}
+		}
+	}
+	return flush()
+}
+
+// appendFrame appends the frame of p to buf: a final unmasked text frame
+// of the type's digit and the data, or a binary frame of the data.
+func appendFrame(buf []byte, p packet.Packet) []byte {
+	opcode, n := byte(gws.OpcodeBinary), len(p.Data)
+	if !p.Binary {
+		opcode, n = byte(gws.OpcodeText), n+1
+	}
+	buf = append(buf, 0x80|opcode)
+	switch {
+	case n < 126:
+		buf = append(buf, byte(n))
+	case n <= 0xFFFF:
+		buf = append(buf, 126, byte(n>>8), byte(n))
+	default:
+		buf = append(buf, 127, byte(uint64(n)>>56), byte(uint64(n)>>48), byte(uint64(n)>>40), byte(uint64(n)>>32),
+			byte(n>>24), byte(n>>16), byte(n>>8), byte(n))
+	}
+	if !p.Binary {
+		buf = append(buf, '0'+byte(p.Type))
+	}
+	return append(buf, p.Data...)
 }
 
 // close sends a close frame and closes the connection. A write blocked on a
