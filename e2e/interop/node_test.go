@@ -6,14 +6,13 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"os"
 	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/go-sio/socketio/internal/testutil"
 	"go.uber.org/goleak"
 )
 
@@ -31,40 +30,6 @@ func TestMain(m *testing.M) {
 	goleak.VerifyTestMain(m)
 }
 
-const (
-	modulePath   = "github.com/go-sio/socketio"
-	nodeDepsHint = "run `make e2e-deps` (that is: cd e2e/node && npm ci) to install the pinned JavaScript peers"
-)
-
-// repoRoot returns the directory holding the go.mod of this module, found by
-// walking up from the test's working directory.
-func repoRoot(t testing.TB) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatalf("getwd: %v", err)
-	}
-	for {
-		if data, err := os.ReadFile(filepath.Join(dir, "go.mod")); err == nil && goModPath(data) == modulePath {
-			return dir
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatalf("no go.mod of module %s above the working directory", modulePath)
-		}
-		dir = parent
-	}
-}
-
-func goModPath(gomod []byte) string {
-	for _, line := range strings.Split(string(gomod), "\n") {
-		if rest, ok := strings.CutPrefix(strings.TrimSpace(line), "module "); ok {
-			return strings.Trim(strings.TrimSpace(rest), `"`)
-		}
-	}
-	return ""
-}
-
 // nodeEnv is a checked Node.js installation and the e2e/node workspace.
 type nodeEnv struct {
 	Node string // path of the node binary
@@ -76,19 +41,7 @@ type nodeEnv struct {
 // fails the test (it does not skip it) when anything is missing.
 func requireNode(t testing.TB, packages ...string) nodeEnv {
 	t.Helper()
-	node, err := exec.LookPath("node")
-	if err != nil {
-		t.Fatalf("interop test needs Node.js (20 or newer) on PATH: %v; then %s", err, nodeDepsHint)
-	}
-	dir := filepath.Join(repoRoot(t), "e2e", "node")
-	if _, err := os.Stat(filepath.Join(dir, "node_modules")); err != nil {
-		t.Fatalf("interop test needs %s/node_modules: %v; %s", dir, err, nodeDepsHint)
-	}
-	for _, p := range packages {
-		if _, err := os.Stat(filepath.Join(dir, "node_modules", filepath.FromSlash(p), "package.json")); err != nil {
-			t.Fatalf("npm package %q is not installed in %s/node_modules: %v; %s", p, dir, err, nodeDepsHint)
-		}
-	}
+	node, dir := testutil.NodeWorkspace(t, packages...)
 	return nodeEnv{Node: node, Dir: dir}
 }
 

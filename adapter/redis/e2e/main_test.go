@@ -16,11 +16,10 @@ package e2e
 import (
 	"context"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"strings"
 	"testing"
 
+	"github.com/go-sio/socketio/internal/testutil"
 	goredis "github.com/redis/go-redis/v9"
 	"go.uber.org/goleak"
 )
@@ -38,40 +37,6 @@ type quietLogger struct{}
 
 func (quietLogger) Printf(context.Context, string, ...any) {}
 
-const (
-	modulePath   = "github.com/go-sio/socketio"
-	nodeDepsHint = "run `make e2e-deps` (that is: cd e2e/node && npm ci) to install the pinned JavaScript peers"
-)
-
-// repoRoot returns the directory of the core module's go.mod, found by
-// walking up from the working directory.
-func repoRoot(t testing.TB) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatalf("getwd: %v", err)
-	}
-	for {
-		if data, err := os.ReadFile(filepath.Join(dir, "go.mod")); err == nil && goModPath(data) == modulePath {
-			return dir
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatalf("no go.mod of module %s above the working directory", modulePath)
-		}
-		dir = parent
-	}
-}
-
-func goModPath(gomod []byte) string {
-	for _, line := range strings.Split(string(gomod), "\n") {
-		if rest, ok := strings.CutPrefix(strings.TrimSpace(line), "module "); ok {
-			return strings.Trim(strings.TrimSpace(rest), `"`)
-		}
-	}
-	return ""
-}
-
 // nodeEnv is a checked Node.js installation and the e2e/node workspace.
 type nodeEnv struct {
 	Node string // the node binary
@@ -82,17 +47,8 @@ type nodeEnv struct {
 // cluster scripts import are installed; it fails t otherwise.
 func requireNode(t testing.TB) nodeEnv {
 	t.Helper()
-	node, err := exec.LookPath("node")
-	if err != nil {
-		t.Fatalf("the cluster tests need Node.js (20 or newer) on PATH: %v; then %s", err, nodeDepsHint)
-	}
-	dir := filepath.Join(repoRoot(t), "e2e", "node")
-	for _, p := range []string{"socket.io", "socket.io-client", "redis", "@socket.io/redis-adapter",
-		"@socket.io/redis-streams-adapter", "@socket.io/redis-emitter"} {
-		if _, err := os.Stat(filepath.Join(dir, "node_modules", filepath.FromSlash(p), "package.json")); err != nil {
-			t.Fatalf("npm package %q is not installed in %s/node_modules: %v; %s", p, dir, err, nodeDepsHint)
-		}
-	}
+	node, dir := testutil.NodeWorkspace(t, "socket.io", "socket.io-client", "redis", "@socket.io/redis-adapter",
+		"@socket.io/redis-streams-adapter", "@socket.io/redis-emitter")
 	if _, err := os.Stat(filepath.Join(dir, "cluster", "node-server.js")); err != nil {
 		t.Fatalf("missing cluster scripts: %v", err)
 	}
