@@ -213,9 +213,9 @@ const coalesceMax = 32 << 10
 var frameBufs = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }}
 
 // writePackets writes pkts, one frame each, in order. On a server
-// connection without compression, the frames of a burst go out in as few
-// writes as coalesceMax allows, instead of a system call each: frames as
-// the library makes them (final, unmasked, uncompressed), whole frames per
+// connection without compression we make the frames (final, unmasked,
+// uncompressed, as the library does) and a burst goes out in as few writes
+// as coalesceMax allows, instead of a system call each; whole frames per
 // write, so that one of the library's own (a pong) never lands inside.
 func (c *wsConn) writePackets(pkts []packet.Packet) error {
 	c.mu.Lock()
@@ -223,7 +223,7 @@ func (c *wsConn) writePackets(pkts []packet.Packet) error {
 	if c.readClosed {
 		return net.ErrClosed
 	}
-	if c.raw == nil || len(pkts) == 1 {
+	if c.raw == nil {
 		for _, p := range pkts {
 			if err := c.writePacketLocked(p); err != nil {
 				return err
