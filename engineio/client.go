@@ -481,6 +481,26 @@ type handshake struct {
 	MaxPayload   float64  `json:"maxPayload"`
 }
 
+// decodeHandshake reads the open packet's JSON as JavaScript does: by the
+// exact names of its keys (encoding/json would take "MAXPAYLOAD" for
+// maxPayload), the last of duplicates winning.
+func decodeHandshake(b []byte) (handshake, error) {
+	var hs handshake
+	var fields map[string]json.RawMessage
+	if err := json.Unmarshal(b, &fields); err != nil {
+		return hs, err
+	}
+	for key, dst := range map[string]any{"sid": &hs.SID, "upgrades": &hs.Upgrades,
+		"pingInterval": &hs.PingInterval, "pingTimeout": &hs.PingTimeout, "maxPayload": &hs.MaxPayload} {
+		if raw, ok := fields[key]; ok {
+			if err := json.Unmarshal(raw, dst); err != nil {
+				return hs, fmt.Errorf("%s: %w", key, err)
+			}
+		}
+	}
+	return hs, nil
+}
+
 // millis turns a number of milliseconds into a duration, 0 for what is not
 // a positive number of a sane size.
 func millis(ms float64) time.Duration {
@@ -498,8 +518,8 @@ func (c *ClientConn) applyHandshake(p packet.Packet) error {
 	if p.Type != packet.Open {
 		return errNoOpen
 	}
-	var hs handshake
-	if err := json.Unmarshal(p.Data, &hs); err != nil {
+	hs, err := decodeHandshake(p.Data)
+	if err != nil {
 		return fmt.Errorf("engineio: bad open packet: %w", err)
 	}
 	if hs.SID == "" {

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"reflect"
 	"sync"
 	"testing"
 	"time"
@@ -145,11 +146,13 @@ func FuzzClientPolling(f *testing.F) {
 			return nil
 		})
 		var hs struct {
-			SID          string  `json:"sid"`
-			PingInterval float64 `json:"pingInterval"`
-			PingTimeout  float64 `json:"pingTimeout"`
+			SID          string   `json:"sid"`
+			Upgrades     []string `json:"upgrades"`
+			PingInterval float64  `json:"pingInterval"`
+			PingTimeout  float64  `json:"pingTimeout"`
+			MaxPayload   float64  `json:"maxPayload"`
 		}
-		valid := len(pkts) > 0 && pkts[0].Type == packet.Open && json.Unmarshal(pkts[0].Data, &hs) == nil && hs.SID != ""
+		valid := len(pkts) > 0 && pkts[0].Type == packet.Open && exactJSON(pkts[0].Data, &hs) && hs.SID != ""
 		if err != nil {
 			if valid {
 				t.Fatalf("Dial refused a valid handshake %q: %v", first, err)
@@ -273,4 +276,23 @@ func fuzzMillis(ms float64) time.Duration {
 		return 0
 	}
 	return time.Duration(ms * float64(time.Millisecond))
+}
+
+// exactJSON decodes the JSON object b into the struct v by the exact names
+// of its keys, as JavaScript reads them (encoding/json ignores their case).
+// It reports whether b is an object whose keys named by v's json tags hold
+// values of their fields' types.
+func exactJSON(b []byte, v any) bool {
+	var fields map[string]json.RawMessage
+	if json.Unmarshal(b, &fields) != nil {
+		return false
+	}
+	rv := reflect.ValueOf(v).Elem()
+	for i := range rv.NumField() {
+		name := rv.Type().Field(i).Tag.Get("json")
+		if raw, ok := fields[name]; ok && json.Unmarshal(raw, rv.Field(i).Addr().Interface()) != nil {
+			return false
+		}
+	}
+	return true
 }
