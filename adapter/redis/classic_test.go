@@ -6,13 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/http/httptest"
 	"slices"
 	"sort"
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -23,7 +21,6 @@ import (
 	"github.com/go-sio/socketio/adapter"
 	"github.com/go-sio/socketio/adapter/redis"
 	"github.com/go-sio/socketio/adapter/redis/internal/redistest"
-	"github.com/go-sio/socketio/client"
 )
 
 // TestMain fails the run when a goroutine survives the tests: adapters,
@@ -32,258 +29,36 @@ func TestMain(m *testing.M) {
 	goleak.VerifyTestMain(m)
 }
 
-// wait bounds every wait of these tests.
-const wait = 10 * time.Second
-
 // --- harness -------------------------------------------------------------------
 
-// node is a socketio server using the classic adapter, on httptest.
-type node struct {
-	name   string
-	srv    *socketio.Server
-	url    string
-	rdb    *goredis.Client
-	states chan bool // OnRedisState
+// classicPoll is how often the waits of the classic adapter's tests poll.
+const classicPoll = 10 * time.Millisecond
 
-	mu      sync.Mutex
-	sockets map[string]*socketio.Socket
-}
-
-// startNode starts a node on Redis rs. setup, when set, registers more
-// handlers before the server is served.
+// startNode starts a node using the classic adapter on Redis rs. setup,
+// when set, registers more handlers before the server is served.
 func startNode(t *testing.T, rs *redistest.Server, name string, opts *redis.Options, setup func(*node)) *node {
 	t.Helper()
-	n := &node{name: name, states: make(chan bool, 64), sockets: make(map[string]*socketio.Socket)}
-	n.rdb = goredis.NewClient(&goredis.Options{Addr: rs.Addr, DialTimeout: time.Second})
+	n := newNode(name, goredis.NewClient(&goredis.Options{Addr: rs.Addr, DialTimeout: time.Second}), classicPoll)
 	var o redis.Options
 	if opts != nil {
 		o = *opts
 	}
-	o.OnRedisState = func(up bool, err error) {
-		select {
-		case n.states <- up:
-		default:
-		}
-	}
-	n.srv = socketio.NewServer(&socketio.ServerOptions{Adapter: redis.NewAdapter(redis.GoRedis(n.rdb), &o)})
-	for _, nsp := range []string{"/", "/chat"} {
-		n.srv.Of(nsp).OnConnection(n.onConnection)
-	}
-	if setup != nil {
-		setup(n)
-	}
-	hs := httptest.NewServer(n.srv)
-	n.url = hs.URL
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), wait)
-		defer cancel()
-		if err := n.srv.Shutdown(ctx); err != nil && !errors.Is(err, socketio.ErrServerClosed) {
-			t.Errorf("%s: Shutdown: %v", name, err)
-		}
-		hs.Close()
-		_ = n.rdb.Close()
-	})
+	o.OnRedisState = n.onState
+	n.serve(t, &socketio.ServerOptions{Adapter: redis.NewAdapter(redis.GoRedis(n.rdb), &o)}, setup)
 	return n
-}
-
-// onConnection: the auth's rooms (comma-separated) are joined, the data
-// names the node and the client, and "ready" tells the client that the
-// socket is set up.
-func (n *node) onConnection(s *socketio.Socket) {
-	auth := s.Handshake().Auth
-	if rooms, _ := auth["rooms"].(string); rooms != "" {
-		s.Join(strings.Split(rooms, ",")...)
-	}
-	s.SetData(map[string]any{"node": n.name, "name": auth["name"]})
-	n.mu.Lock()
-	n.sockets[s.ID()] = s
-	n.mu.Unlock()
-	_ = s.Emit("ready")
-}
-
-func (n *node) socket(id string) *socketio.Socket {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	return n.sockets[id]
 }
 
 func (n *node) classic(nsp string) *redis.ClassicAdapter {
 	return n.srv.Of(nsp).Adapter().(*redis.ClassicAdapter)
 }
 
-// cluster starts Redis and count nodes, and waits until each counts them
-// all on "/" and "/chat".
+// cluster starts Redis and count nodes using the classic adapter, and
+// waits until each counts them all on "/" and "/chat".
 func cluster(t *testing.T, count int, opts *redis.Options, setup func(*node)) (*redistest.Server, []*node) {
 	t.Helper()
-	rs := redistest.Start(t)
-	var nodes []*node
-	for i := range count {
-		nodes = append(nodes, startNode(t, rs, string(rune('A'+i)), opts, setup))
-	}
-	for _, n := range nodes {
-		for _, nsp := range []string{"/", "/chat"} {
-			waitServerCount(t, n, nsp, count)
-		}
-	}
-	return rs, nodes
-}
-
-// waitServerCount polls ServerCount (Redis has no event for it).
-func waitServerCount(t *testing.T, n *node, nsp string, want int) {
-	t.Helper()
-	eventually(t, fmt.Sprintf("%s%s counts %d servers", n.name, nsp, want), func() bool {
-		got, err := n.srv.Of(nsp).Adapter().ServerCount(context.Background())
-		return err == nil && got == want
+	return startCluster(t, count, func(rs *redistest.Server, name string) *node {
+		return startNode(t, rs, name, opts, setup)
 	})
-}
-
-// eventually polls cond for at most wait.
-func eventually(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(wait)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting until %s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
-
-// received is an event (or a disconnection) a peer got.
-type received struct {
-	name   string
-	args   socketio.Args
-	reason string
-}
-
-// inbox keeps what a peer received, for the test goroutine to take.
-type inbox struct {
-	mu     sync.Mutex
-	events []received
-	ch     chan struct{}
-}
-
-func (b *inbox) push(r received) {
-	b.mu.Lock()
-	b.events = append(b.events, r)
-	b.mu.Unlock()
-	select {
-	case b.ch <- struct{}{}:
-	default:
-	}
-}
-
-// take waits for the first event named name and removes it.
-func (b *inbox) take(t *testing.T, who, name string) received {
-	t.Helper()
-	timer := time.NewTimer(wait)
-	defer timer.Stop()
-	for {
-		b.mu.Lock()
-		for i, r := range b.events {
-			if r.name == name {
-				b.events = slices.Delete(b.events, i, i+1)
-				b.mu.Unlock()
-				return r
-			}
-		}
-		b.mu.Unlock()
-		select {
-		case <-b.ch:
-		case <-timer.C:
-			t.Fatalf("%s did not receive %q", who, name)
-		}
-	}
-}
-
-// drain removes and counts the events named name.
-func (b *inbox) drain(name string) int {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	n := 0
-	b.events = slices.DeleteFunc(b.events, func(r received) bool {
-		if r.name == name {
-			n++
-			return true
-		}
-		return false
-	})
-	return n
-}
-
-// peer is a Go client connected to one node.
-type peer struct {
-	name  string
-	sock  *client.Socket
-	in    *inbox
-	noAck atomic.Bool
-}
-
-func (p *peer) id() string { return p.sock.ID() }
-
-// connect connects a client named name to n's namespace nsp, in rooms
-// (comma-separated), and waits until its server socket is set up. It
-// acknowledges "ask" with {from, echo}.
-func (n *node) connect(t *testing.T, nsp, name, rooms string) *peer {
-	t.Helper()
-	p := &peer{name: name, in: &inbox{ch: make(chan struct{}, 1)}}
-	s, err := client.Connect(n.url+nsp, &client.Options{
-		ForceNew: true,
-		ManagerOptions: client.ManagerOptions{
-			Transports:   []string{"websocket"},
-			AutoConnect:  client.Bool(false),
-			Reconnection: client.Bool(false),
-		},
-		SocketOptions: client.SocketOptions{Auth: map[string]any{"name": name, "rooms": rooms}},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	p.sock = s
-	t.Cleanup(func() { _ = s.Manager().Close() })
-	s.OnAny(func(e *socketio.Event) { p.in.push(received{name: e.Name, args: e.Args}) })
-	s.OnDisconnect(func(reason string, _ error) { p.in.push(received{name: "#disconnect", reason: reason}) })
-	s.On("ask", func(e *socketio.Event) {
-		if p.noAck.Load() {
-			return
-		}
-		var x any
-		_ = e.Bind(&x)
-		_ = e.Ack().Send(map[string]any{"from": name, "echo": x})
-	})
-	s.Connect()
-	p.in.take(t, name, "ready")
-	return p
-}
-
-var markers atomic.Int64
-
-// expect checks, once a marker sent after it by from reached every peer,
-// that event reached exactly the peers in want, each once. from must be
-// the node that sent event: the order of two nodes' messages is not
-// defined.
-func expect(t *testing.T, from *socketio.Namespace, event string, all []*peer, want ...*peer) {
-	t.Helper()
-	expectAfter(t, func() {
-		if err := from.Emit("marker", markers.Add(1)); err != nil {
-			t.Fatal(err)
-		}
-	}, event, all, want...)
-}
-
-// expectAfter is expect with a marker sent by mark.
-func expectAfter(t *testing.T, mark func(), event string, all []*peer, want ...*peer) {
-	t.Helper()
-	mark()
-	for _, p := range all {
-		p.in.take(t, p.name, "marker")
-	}
-	for _, p := range all {
-		got := p.in.drain(event)
-		if w := slices.Contains(want, p); w && got != 1 || !w && got != 0 {
-			t.Errorf("%s received %q %d times, want %v", p.name, event, got, map[bool]int{true: 1, false: 0}[w])
-		}
-	}
 }
 
 // logRecorder keeps the level and message of every log record.
@@ -307,12 +82,6 @@ func (h *logRecorder) has(record string) bool {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	return slices.Contains(h.records, record)
-}
-
-func ctxT(t *testing.T) context.Context {
-	ctx, cancel := context.WithTimeout(context.Background(), wait)
-	t.Cleanup(cancel)
-	return ctx
 }
 
 // spy is a plain Redis client subscribed to channels, to see and forge
@@ -888,7 +657,7 @@ func TestClassicNamespaces(t *testing.T) {
 	}
 	waitServerCount(t, nodes[0], "/chat", 2)
 	waitServerCount(t, nodes[0], "/", 3)
-	eventually(t, "the pattern is dropped", func() bool { return patterns() == 5 })
+	eventually(t, classicPoll, "the pattern is dropped", func() bool { return patterns() == 5 })
 	_ = nodes[0].srv.Emit("still")
 	expect(t, nodes[0].srv.Of("/"), "still", main, main...)
 }
@@ -942,21 +711,6 @@ func TestClassicRedisOutage(t *testing.T) {
 	a := nodes[0].connect(t, "/", "a", "")
 	b := nodes[1].connect(t, "/", "b", "")
 	A := nodes[0].srv
-	waitState := func(n *node, want bool) {
-		t.Helper()
-		timer := time.NewTimer(wait)
-		defer timer.Stop()
-		for {
-			select {
-			case up := <-n.states:
-				if up == want {
-					return
-				}
-			case <-timer.C:
-				t.Fatalf("%s: OnRedisState(%v) not called", n.name, want)
-			}
-		}
-	}
 
 	// Traffic before, during and after the outage.
 	stop := make(chan struct{})
@@ -978,8 +732,7 @@ func TestClassicRedisOutage(t *testing.T) {
 	}()
 
 	rs.Stop()
-	waitState(nodes[0], false)
-	waitState(nodes[1], false)
+	waitState(t, false, nodes...)
 
 	// Local delivery goes on, and nothing blocks.
 	for i := range 5 {
@@ -1000,8 +753,7 @@ func TestClassicRedisOutage(t *testing.T) {
 	}
 
 	rs.Restart()
-	waitState(nodes[0], true)
-	waitState(nodes[1], true)
+	waitState(t, true, nodes...)
 	waitServerCount(t, nodes[0], "/", 2)
 
 	// Cross-node delivery resumes.
@@ -1014,7 +766,7 @@ func TestClassicRedisOutage(t *testing.T) {
 			timer := time.NewTimer(100 * time.Millisecond)
 			defer timer.Stop()
 			for {
-				if b.in.drain("after") > 0 {
+				if len(b.in.drain("after")) > 0 {
 					return true
 				}
 				select {

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"net/http/httptest"
 	"slices"
 	"strings"
 	"sync"
@@ -20,293 +19,42 @@ import (
 	"github.com/go-sio/socketio/adapter"
 	"github.com/go-sio/socketio/adapter/redis"
 	"github.com/go-sio/socketio/adapter/redis/internal/redistest"
-	"github.com/go-sio/socketio/client"
 	"github.com/go-sio/socketio/parser"
 )
 
-// The tests of the sharded and streams adapters share this harness: Go
-// servers on httptest (busNode), each with its own go-redis client on a
-// common redis-server, and Go clients (busPeer) on them.
+// The tests of the sharded and streams adapters start their nodes
+// (helpers_test.go) with startBusNode.
 
-// busWait bounds every wait of these tests.
-const busWait = 10 * time.Second
+// busPoll is how often the waits of the sharded and streams adapters'
+// tests poll.
+const busPoll = 5 * time.Millisecond
 
 // busFactory makes the adapter factory of a node; onState is its
 // OnRedisState.
 type busFactory func(d redis.Driver, onState func(up bool, err error)) adapter.Factory
 
-// busNode is a socketio server using the adapter of a busFactory.
-type busNode struct {
-	name   string
-	srv    *socketio.Server
-	url    string
-	rdb    *goredis.Client
-	states chan bool
-
-	mu      sync.Mutex
-	sockets map[string]*socketio.Socket
-}
-
-// startBusNode starts a node on rs; setup, when set, may change the
-// server options and registers handlers before the server is served.
-func startBusNode(t *testing.T, rs *redistest.Server, name string, mk busFactory, opts func(*socketio.ServerOptions), setup func(*busNode)) *busNode {
+// startBusNode starts a node on rs, using the adapter of mk; its "ready"
+// event names it. opts, when set, may change the server options, and
+// setup, when set, registers handlers before the server is served.
+func startBusNode(t *testing.T, rs *redistest.Server, name string, mk busFactory, opts func(*socketio.ServerOptions), setup func(*node)) *node {
 	t.Helper()
-	n := &busNode{name: name, states: make(chan bool, 64), sockets: make(map[string]*socketio.Socket)}
 	// No retries: during an outage a command fails at once.
-	n.rdb = goredis.NewClient(&goredis.Options{Addr: rs.Addr, DialTimeout: time.Second, MaxRetries: -1})
-	onState := func(up bool, err error) {
-		select {
-		case n.states <- up:
-		default:
-		}
-	}
-	so := &socketio.ServerOptions{Adapter: mk(redis.GoRedis(n.rdb), onState)}
+	n := newNode(name, goredis.NewClient(&goredis.Options{Addr: rs.Addr, DialTimeout: time.Second, MaxRetries: -1}), busPoll, name)
+	so := &socketio.ServerOptions{Adapter: mk(redis.GoRedis(n.rdb), n.onState)}
 	if opts != nil {
 		opts(so)
 	}
-	n.srv = socketio.NewServer(so)
-	for _, nsp := range []string{"/", "/chat"} {
-		n.srv.Of(nsp).OnConnection(n.onConnection)
-	}
-	if setup != nil {
-		setup(n)
-	}
-	hs := httptest.NewServer(n.srv)
-	n.url = hs.URL
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), busWait)
-		defer cancel()
-		if err := n.srv.Shutdown(ctx); err != nil && !errors.Is(err, socketio.ErrServerClosed) {
-			t.Errorf("%s: Shutdown: %v", name, err)
-		}
-		hs.Close()
-		_ = n.rdb.Close()
-	})
+	n.serve(t, so, setup)
 	return n
 }
 
-// onConnection joins the rooms of the auth (comma-separated), sets the
-// data, and emits "ready".
-func (n *busNode) onConnection(s *socketio.Socket) {
-	auth := s.Handshake().Auth
-	if rooms, _ := auth["rooms"].(string); rooms != "" && !s.Recovered() {
-		s.Join(strings.Split(rooms, ",")...)
-	}
-	if !s.Recovered() {
-		s.SetData(map[string]any{"node": n.name, "name": auth["name"]})
-	}
-	n.mu.Lock()
-	n.sockets[s.ID()] = s
-	n.mu.Unlock()
-	_ = s.Emit("ready", n.name)
-}
-
-func (n *busNode) socket(id string) *socketio.Socket {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	return n.sockets[id]
-}
-
-// busCluster starts Redis and count nodes, and waits until each counts
-// them all on "/" and "/chat".
-func busCluster(t *testing.T, count int, mk busFactory, opts func(*socketio.ServerOptions)) (*redistest.Server, []*busNode) {
+// busCluster starts Redis and count nodes using the adapter of mk, and
+// waits until each counts them all on "/" and "/chat".
+func busCluster(t *testing.T, count int, mk busFactory, opts func(*socketio.ServerOptions)) (*redistest.Server, []*node) {
 	t.Helper()
-	rs := redistest.Start(t)
-	var nodes []*busNode
-	for i := range count {
-		nodes = append(nodes, startBusNode(t, rs, string(rune('A'+i)), mk, opts, nil))
-	}
-	for _, n := range nodes {
-		for _, nsp := range []string{"/", "/chat"} {
-			busServerCount(t, n, nsp, count)
-		}
-	}
-	return rs, nodes
-}
-
-// busServerCount waits until n counts want servers on nsp.
-func busServerCount(t *testing.T, n *busNode, nsp string, want int) {
-	t.Helper()
-	busEventually(t, fmt.Sprintf("%s%s counts %d servers", n.name, nsp, want), func() bool {
-		got, err := n.srv.Of(nsp).Adapter().ServerCount(context.Background())
-		return err == nil && got == want
+	return startCluster(t, count, func(rs *redistest.Server, name string) *node {
+		return startBusNode(t, rs, name, mk, opts, nil)
 	})
-}
-
-// busEventually polls cond for at most busWait.
-func busEventually(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(busWait)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting until %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
-
-func busCtx(t *testing.T) context.Context {
-	ctx, cancel := context.WithTimeout(context.Background(), busWait)
-	t.Cleanup(cancel)
-	return ctx
-}
-
-// busEvent is an event (or a disconnection, "#disconnect") a peer got.
-type busEvent struct {
-	name   string
-	args   socketio.Args
-	reason string
-}
-
-// busInbox keeps what a peer received, for the test goroutine to take.
-type busInbox struct {
-	mu     sync.Mutex
-	events []busEvent
-	ch     chan struct{}
-}
-
-func (b *busInbox) push(r busEvent) {
-	b.mu.Lock()
-	b.events = append(b.events, r)
-	b.mu.Unlock()
-	select {
-	case b.ch <- struct{}{}:
-	default:
-	}
-}
-
-// take waits for the first event named name and removes it.
-func (b *busInbox) take(t *testing.T, who, name string) busEvent {
-	t.Helper()
-	timer := time.NewTimer(busWait)
-	defer timer.Stop()
-	for {
-		b.mu.Lock()
-		for i, r := range b.events {
-			if r.name == name {
-				b.events = slices.Delete(b.events, i, i+1)
-				b.mu.Unlock()
-				return r
-			}
-		}
-		b.mu.Unlock()
-		select {
-		case <-b.ch:
-		case <-timer.C:
-			t.Fatalf("%s did not receive %q", who, name)
-		}
-	}
-}
-
-// drain removes and returns the events named name.
-func (b *busInbox) drain(name string) []busEvent {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	var out []busEvent
-	b.events = slices.DeleteFunc(b.events, func(r busEvent) bool {
-		if r.name == name {
-			out = append(out, r)
-			return true
-		}
-		return false
-	})
-	return out
-}
-
-// busPeer is a Go client of one node.
-type busPeer struct {
-	name  string
-	sock  *client.Socket
-	in    *busInbox
-	noAck atomic.Bool
-}
-
-func (p *busPeer) id() string { return p.sock.ID() }
-
-// connect connects a client named name to the namespace nsp of n, in
-// rooms (comma-separated), and waits until its server socket is set up.
-// It acknowledges "ask" with {from, echo}.
-func (n *busNode) connect(t *testing.T, nsp, name, rooms string) *busPeer {
-	t.Helper()
-	return busConnect(t, n.url, nsp, name, rooms, false)
-}
-
-func busConnect(t *testing.T, url, nsp, name, rooms string, reconnect bool) *busPeer {
-	t.Helper()
-	return busConnectAuth(t, url, nsp, map[string]any{"name": name, "rooms": rooms}, reconnect)
-}
-
-// busConnectAuth connects with auth, which names the client ("name").
-func busConnectAuth(t *testing.T, url, nsp string, auth map[string]any, reconnect bool) *busPeer {
-	t.Helper()
-	name, _ := auth["name"].(string)
-	p := &busPeer{name: name, in: &busInbox{ch: make(chan struct{}, 1)}}
-	s, err := client.Connect(url+nsp, &client.Options{
-		ForceNew: true,
-		ManagerOptions: client.ManagerOptions{
-			Transports:           []string{"websocket"},
-			AutoConnect:          client.Bool(false),
-			Reconnection:         client.Bool(reconnect),
-			ReconnectionDelay:    20 * time.Millisecond,
-			ReconnectionDelayMax: 100 * time.Millisecond,
-		},
-		SocketOptions: client.SocketOptions{Auth: auth},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	p.sock = s
-	t.Cleanup(func() { _ = s.Manager().Close() })
-	s.OnAny(func(e *socketio.Event) { p.in.push(busEvent{name: e.Name, args: e.Args}) })
-	s.OnDisconnect(func(reason string, _ error) { p.in.push(busEvent{name: "#disconnect", reason: reason}) })
-	s.On("ask", func(e *socketio.Event) {
-		if p.noAck.Load() {
-			return
-		}
-		var x any
-		_ = e.Bind(&x)
-		_ = e.Ack().Send(map[string]any{"from": name, "echo": x})
-	})
-	s.Connect()
-	p.in.take(t, name, "ready")
-	return p
-}
-
-var busMarkers atomic.Int64
-
-// busExpect checks, once a marker sent after it by from reached every
-// peer, that event reached exactly the peers in want, each once.
-func busExpect(t *testing.T, from *socketio.Namespace, event string, all []*busPeer, want ...*busPeer) {
-	t.Helper()
-	if err := from.Emit("marker", busMarkers.Add(1)); err != nil {
-		t.Fatal(err)
-	}
-	for _, p := range all {
-		p.in.take(t, p.name, "marker")
-	}
-	for _, p := range all {
-		got := len(p.in.drain(event))
-		if w := slices.Contains(want, p); w && got != 1 || !w && got != 0 {
-			t.Errorf("%s received %q %d times, want %v", p.name, event, got, map[bool]int{true: 1, false: 0}[w])
-		}
-	}
-}
-
-// busExpectVolatile is busExpect for a volatile event: a peer whose
-// connection is busy may miss it, none gets it twice.
-func busExpectVolatile(t *testing.T, from *socketio.Namespace, event string, all []*busPeer) {
-	t.Helper()
-	if err := from.Emit("marker", busMarkers.Add(1)); err != nil {
-		t.Fatal(err)
-	}
-	for _, p := range all {
-		p.in.take(t, p.name, "marker")
-	}
-	for _, p := range all {
-		if got := len(p.in.drain(event)); got > 1 {
-			t.Errorf("%s received %q %d times", p.name, event, got)
-		}
-	}
 }
 
 // --- the sharded adapter ----------------------------------------------------------
@@ -354,36 +102,36 @@ func TestShardedBroadcast(t *testing.T) {
 	b1 := b.connect(t, "/", "b1", "red,blue")
 	b2 := b.connect(t, "/", "b2", "blue")
 	c1 := c.connect(t, "/", "c1", "")
-	all := []*busPeer{a1, a2, b1, b2, c1}
+	all := []*peer{a1, a2, b1, b2, c1}
 	// The room channels are subscribed when the rooms are created.
-	busEventually(t, "red and blue have their channels", func() bool {
+	eventually(t, busPoll, "red and blue have their channels", func() bool {
 		return shardSubscribers(t, a.rdb, "socket.io#/#red#") == 2 && shardSubscribers(t, a.rdb, "socket.io#/#blue#") == 1
 	})
 	nsp := c.srv.Of("/")
 
 	_ = nsp.Emit("all", 1)
-	busExpect(t, nsp, "all", all, all...)
+	expect(t, nsp, "all", all, all...)
 	_ = nsp.To("red").Emit("red", "x")
-	busExpect(t, nsp, "red", all, a1, b1)
+	expect(t, nsp, "red", all, a1, b1)
 	_ = nsp.To("red", "blue").Emit("red or blue")
-	busExpect(t, nsp, "red or blue", all, a1, b1, b2)
+	expect(t, nsp, "red or blue", all, a1, b1, b2)
 	_ = nsp.Except("blue").Emit("not blue")
-	busExpect(t, nsp, "not blue", all, a1, a2, c1)
+	expect(t, nsp, "not blue", all, a1, a2, c1)
 	_ = nsp.To("red").Except("blue").Emit("red not blue")
-	busExpect(t, nsp, "red not blue", all, a1)
+	expect(t, nsp, "red not blue", all, a1)
 	_ = nsp.To(b2.id()).Emit("to b2") // a socket id: the main channel
-	busExpect(t, nsp, "to b2", all, b2)
+	expect(t, nsp, "to b2", all, b2)
 	_ = nsp.Local().Emit("local")
-	busExpect(t, nsp, "local", all, c1)
+	expect(t, nsp, "local", all, c1)
 	_ = nsp.Volatile().Emit("volatile")
-	busExpectVolatile(t, nsp, "volatile", all)
+	expectVolatile(t, nsp, "volatile", all)
 	_ = b.srv.Of("/").To("red").Emit("from b")
-	busExpect(t, nsp, "from b", all, a1, b1)
+	expect(t, nsp, "from b", all, a1, b1)
 	// A socket emitting to a room does not get its own broadcast.
 	if s := a.socket(a1.id()); s != nil {
 		_ = s.To("red").Emit("from a1")
 	}
-	busExpect(t, nsp, "from a1", all, b1)
+	expect(t, nsp, "from a1", all, b1)
 
 	// Binary goes as MessagePack and arrives as binary.
 	_ = nsp.To("blue").Emit("bin", []byte{1, 2, 3}, map[string]any{"k": []byte{4}})
@@ -398,14 +146,14 @@ func TestShardedBroadcast(t *testing.T) {
 
 func TestShardedBroadcastWithAck(t *testing.T) {
 	_, nodes := busCluster(t, 3, shardedMaker(nil), nil)
-	var peers []*busPeer
+	var peers []*peer
 	for i, n := range nodes {
 		for j := range 3 {
 			peers = append(peers, n.connect(t, "/", fmt.Sprintf("%s%d", n.name, j), map[bool]string{true: "odd"}[(i+j)%2 == 1]))
 		}
 	}
 	nsp := nodes[1].srv.Of("/")
-	res, err := nsp.Timeout(5*time.Second).EmitWithAck(busCtx(t), "ask", "hi")
+	res, err := nsp.Timeout(5*time.Second).EmitWithAck(ctxT(t), "ask", "hi")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -425,7 +173,7 @@ func TestShardedBroadcastWithAck(t *testing.T) {
 		p.in.drain("ask")
 	}
 
-	res, err = nsp.To("odd").Timeout(5*time.Second).EmitWithAck(busCtx(t), "ask", 2)
+	res, err = nsp.To("odd").Timeout(5*time.Second).EmitWithAck(ctxT(t), "ask", 2)
 	if err != nil || len(res) != 4 {
 		t.Errorf("to odd: %d acknowledgements, %v; want 4", len(res), err)
 	}
@@ -433,7 +181,7 @@ func TestShardedBroadcastWithAck(t *testing.T) {
 	// A client that does not answer: the others' answers and ErrTimeout.
 	peers[4].noAck.Store(true)
 	start := time.Now()
-	res, err = nsp.Timeout(500*time.Millisecond).EmitWithAck(busCtx(t), "ask", 3)
+	res, err = nsp.Timeout(500*time.Millisecond).EmitWithAck(ctxT(t), "ask", 3)
 	if !errors.Is(err, socketio.ErrTimeout) || len(res) != 8 {
 		t.Errorf("with a silent client: %d acknowledgements, %v; want 8 and ErrTimeout", len(res), err)
 	}
@@ -449,9 +197,9 @@ func TestShardedFetchSocketsAndRemoteOperations(t *testing.T) {
 	b1 := b.connect(t, "/", "b1", "red,blue")
 	b2 := b.connect(t, "/", "b2", "")
 	c1 := c.connect(t, "/", "c1", "blue")
-	all := []*busPeer{a1, b1, b2, c1}
+	all := []*peer{a1, b1, b2, c1}
 
-	socks, err := a.srv.FetchSockets(busCtx(t))
+	socks, err := a.srv.FetchSockets(ctxT(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -472,7 +220,7 @@ func TestShardedFetchSocketsAndRemoteOperations(t *testing.T) {
 	if r.Handshake == nil || r.Handshake.Auth["name"] != "b1" || len(r.Handshake.Headers["Upgrade"]) == 0 {
 		t.Errorf("b1 handshake %+v", r.Handshake)
 	}
-	socks, err = c.srv.In("red").Except("blue").FetchSockets(busCtx(t))
+	socks, err = c.srv.In("red").Except("blue").FetchSockets(ctxT(t))
 	if err != nil || len(socks) != 1 || socks[0].ID != a1.id() {
 		t.Errorf("FetchSockets(red except blue) = %v, %v", socks, err)
 	}
@@ -481,17 +229,17 @@ func TestShardedFetchSocketsAndRemoteOperations(t *testing.T) {
 	if err := byID[b2.id()].Emit("direct", 1); err != nil {
 		t.Fatal(err)
 	}
-	busExpect(t, c.srv.Of("/"), "direct", all, b2)
+	expect(t, c.srv.Of("/"), "direct", all, b2)
 	if err := byID[c1.id()].Join("green"); err != nil {
 		t.Fatal(err)
 	}
-	busEventually(t, "c1 joins green", func() bool { return slices.Contains(c.socket(c1.id()).Rooms(), "green") })
+	eventually(t, busPoll, "c1 joins green", func() bool { return slices.Contains(c.socket(c1.id()).Rooms(), "green") })
 
 	// SocketsJoin, SocketsLeave, DisconnectSockets.
 	if err := a.srv.In("blue").SocketsJoin("sky"); err != nil {
 		t.Fatal(err)
 	}
-	busEventually(t, "blue joins sky", func() bool {
+	eventually(t, busPoll, "blue joins sky", func() bool {
 		return slices.Contains(b.socket(b1.id()).Rooms(), "sky") && slices.Contains(c.socket(c1.id()).Rooms(), "sky")
 	})
 	if slices.Contains(b.socket(b2.id()).Rooms(), "sky") {
@@ -500,21 +248,21 @@ func TestShardedFetchSocketsAndRemoteOperations(t *testing.T) {
 	if err := a.srv.SocketsLeave("red"); err != nil {
 		t.Fatal(err)
 	}
-	busEventually(t, "everyone leaves red", func() bool {
+	eventually(t, busPoll, "everyone leaves red", func() bool {
 		return !slices.Contains(a.socket(a1.id()).Rooms(), "red") && !slices.Contains(b.socket(b1.id()).Rooms(), "red")
 	})
-	busEventually(t, "red has no channel left", func() bool {
+	eventually(t, busPoll, "red has no channel left", func() bool {
 		return shardSubscribers(t, a.rdb, "socket.io#/#red#") == 0
 	})
 	if err := c.srv.In("sky").DisconnectSockets(false); err != nil {
 		t.Fatal(err)
 	}
-	for _, p := range []*busPeer{b1, c1} {
+	for _, p := range []*peer{b1, c1} {
 		if e := p.in.take(t, p.name, "#disconnect"); e.reason != "io server disconnect" {
 			t.Errorf("%s disconnected with %q", p.name, e.reason)
 		}
 	}
-	socks, err = b.srv.FetchSockets(busCtx(t))
+	socks, err = b.srv.FetchSockets(ctxT(t))
 	if err != nil || len(socks) != 2 {
 		t.Errorf("after DisconnectSockets: %d sockets, %v", len(socks), err)
 	}
@@ -523,7 +271,7 @@ func TestShardedFetchSocketsAndRemoteOperations(t *testing.T) {
 func TestShardedServerSideEmit(t *testing.T) {
 	var mu sync.Mutex
 	got := map[string][]string{}
-	setup := func(n *busNode) {
+	setup := func(n *node) {
 		n.srv.Of("/").OnServerSideEmit("hello", func(e *socketio.ServerSideEvent) {
 			var s string
 			if r, ok := e.Args[0].(parser.Raw); ok {
@@ -536,22 +284,22 @@ func TestShardedServerSideEmit(t *testing.T) {
 		})
 	}
 	rs := redistest.Start(t)
-	var nodes []*busNode
+	var nodes []*node
 	for _, name := range []string{"A", "B", "C"} {
 		nodes = append(nodes, startBusNode(t, rs, name, shardedMaker(nil), nil, setup))
 	}
 	for _, n := range nodes {
-		busServerCount(t, n, "/", 3)
+		waitServerCount(t, n, "/", 3)
 	}
 	if err := nodes[0].srv.ServerSideEmit("hello", "one"); err != nil {
 		t.Fatal(err)
 	}
-	busEventually(t, "B and C get hello", func() bool {
+	eventually(t, busPoll, "B and C get hello", func() bool {
 		mu.Lock()
 		defer mu.Unlock()
 		return len(got["B"]) == 1 && len(got["C"]) == 1
 	})
-	replies, err := nodes[0].srv.Of("/").ServerSideEmitWithAck(busCtx(t), "hello", "two")
+	replies, err := nodes[0].srv.Of("/").ServerSideEmitWithAck(ctxT(t), "hello", "two")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -581,24 +329,24 @@ func TestShardedServerCountAndNamespaces(t *testing.T) {
 	rs, nodes := busCluster(t, 2, shardedMaker(nil), nil)
 	a, b := nodes[0], nodes[1]
 	c := startBusNode(t, rs, "C", shardedMaker(nil), nil, nil)
-	busServerCount(t, a, "/", 3)
-	busServerCount(t, c, "/chat", 3)
+	waitServerCount(t, a, "/", 3)
+	waitServerCount(t, c, "/chat", 3)
 
 	a1 := a.connect(t, "/", "a1", "")
 	b1 := b.connect(t, "/", "b1", "")
 	ac := a.connect(t, "/chat", "ac", "")
 	bc := b.connect(t, "/chat", "bc", "")
-	all := []*busPeer{a1, b1, ac, bc}
+	all := []*peer{a1, b1, ac, bc}
 	_ = c.srv.Of("/chat").Emit("chat only")
 	_ = c.srv.Of("/").Emit("main only")
-	busExpect(t, c.srv.Of("/"), "main only", []*busPeer{a1, b1}, a1, b1)
-	busExpect(t, c.srv.Of("/chat"), "chat only", []*busPeer{ac, bc}, ac, bc)
+	expect(t, c.srv.Of("/"), "main only", []*peer{a1, b1}, a1, b1)
+	expect(t, c.srv.Of("/chat"), "chat only", []*peer{ac, bc}, ac, bc)
 	for _, p := range all {
 		if n := len(p.in.drain("chat only")) + len(p.in.drain("main only")); n != 0 {
 			t.Errorf("%s got %d events of another namespace", p.name, n)
 		}
 	}
-	socks, err := c.srv.Of("/chat").FetchSockets(busCtx(t))
+	socks, err := c.srv.Of("/chat").FetchSockets(ctxT(t))
 	if err != nil || len(socks) != 2 {
 		t.Errorf("FetchSockets(/chat) = %d sockets, %v", len(socks), err)
 	}
@@ -606,13 +354,13 @@ func TestShardedServerCountAndNamespaces(t *testing.T) {
 	if n := shardSubscribers(t, a.rdb, "socket.io#/chat#"); n != 3 {
 		t.Errorf("socket.io#/chat# has %d subscribers", n)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), busWait)
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
 	defer cancel()
 	if err := c.srv.Shutdown(ctx); err != nil {
 		t.Fatal(err)
 	}
-	busServerCount(t, a, "/", 2)
-	busServerCount(t, b, "/chat", 2)
+	waitServerCount(t, a, "/", 2)
+	waitServerCount(t, b, "/chat", 2)
 }
 
 // The room channels follow the rooms, as the subscription mode says.
@@ -652,16 +400,16 @@ func TestShardedSubscriptionModes(t *testing.T) {
 				}
 				return out
 			}
-			busEventually(t, fmt.Sprintf("channels %v", want), func() bool { return slices.Equal(extra(), want) })
+			eventually(t, busPoll, fmt.Sprintf("channels %v", want), func() bool { return slices.Equal(extra(), want) })
 
 			// A broadcast to one room takes its channel when the mode has
 			// one (a spy on it sees it), and arrives.
 			ps := spy.SSubscribe(context.Background(), "socket.io#/#room1#")
-			if _, err := ps.Receive(busCtx(t)); err != nil {
+			if _, err := ps.Receive(ctxT(t)); err != nil {
 				t.Fatal(err)
 			}
 			_ = b.srv.To("room1").Emit("r1")
-			busExpect(t, b.srv.Of("/"), "r1", []*busPeer{a1, b1}, a1)
+			expect(t, b.srv.Of("/"), "r1", []*peer{a1, b1}, a1)
 			ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 			m, err := ps.ReceiveMessage(ctx)
 			cancel()
@@ -680,10 +428,10 @@ func TestShardedSubscriptionModes(t *testing.T) {
 				s.Leave("room1")
 			}
 			want = slices.DeleteFunc(want, func(ch string) bool { return ch == "socket.io#/#room1#" })
-			busEventually(t, fmt.Sprintf("channels %v after leaving room1", want), func() bool { return slices.Equal(extra(), want) })
+			eventually(t, busPoll, fmt.Sprintf("channels %v after leaving room1", want), func() bool { return slices.Equal(extra(), want) })
 			a1.sock.Disconnect()
 			b1.sock.Disconnect()
-			busEventually(t, "no room channel after the disconnections", func() bool { return len(extra()) == 0 })
+			eventually(t, busPoll, "no room channel after the disconnections", func() bool { return len(extra()) == 0 })
 		})
 	}
 }
@@ -699,13 +447,13 @@ func TestShardedWire(t *testing.T) {
 	ps := spy.SSubscribe(context.Background(), "socket.io#/#", "socket.io#/#red#")
 	defer ps.Close()
 	for range 2 {
-		if _, err := ps.Receive(busCtx(t)); err != nil {
+		if _, err := ps.Receive(ctxT(t)); err != nil {
 			t.Fatal(err)
 		}
 	}
 	next := func() *goredis.Message {
 		t.Helper()
-		ctx, cancel := context.WithTimeout(context.Background(), busWait)
+		ctx, cancel := context.WithTimeout(context.Background(), wait)
 		defer cancel()
 		m, err := ps.ReceiveMessage(ctx)
 		if err != nil {
@@ -763,7 +511,7 @@ func TestShardedWire(t *testing.T) {
 	if err := e.args.Bind(&b); err != nil || len(b) != 1 || b[0] != 1 {
 		t.Errorf("mp: %v %v", b, err)
 	}
-	busExpect(t, a.srv.Of("/"), "wrong nsp", []*busPeer{a1})
+	expect(t, a.srv.Of("/"), "wrong nsp", []*peer{a1})
 }
 
 // A Redis outage: nodes survive, local delivery goes on, requests time
@@ -774,48 +522,51 @@ func TestShardedRedisOutage(t *testing.T) {
 	a, b := nodes[0], nodes[1]
 	a1 := a.connect(t, "/", "a1", "")
 	b1 := b.connect(t, "/", "b1", "")
-	all := []*busPeer{a1, b1}
+	all := []*peer{a1, b1}
 	_ = a.srv.Emit("before")
-	busExpect(t, a.srv.Of("/"), "before", all, a1, b1)
+	expect(t, a.srv.Of("/"), "before", all, a1, b1)
 
 	// Traffic from A all along: its own client gets every event.
 	traffic := busTraffic(a, "t")
 	rs.Stop()
-	for _, n := range nodes {
-		busState(t, n, false)
-	}
+	waitState(t, false, nodes...)
 	_ = a.srv.Emit("during")
 	if e := a1.in.take(t, "a1", "during"); len(e.args) != 0 {
 		t.Errorf("during: %v", e.args)
 	}
 	start := time.Now()
-	socks, err := a.srv.FetchSockets(busCtx(t))
+	socks, err := a.srv.FetchSockets(ctxT(t))
 	if !errors.Is(err, adapter.ErrTimeout) || len(socks) != 1 {
 		t.Errorf("FetchSockets during the outage: %d sockets, %v", len(socks), err)
 	}
 	if d := time.Since(start); d > 3*time.Second {
 		t.Errorf("FetchSockets took %v", d)
 	}
-	if _, err := a.srv.Timeout(300*time.Millisecond).EmitWithAck(busCtx(t), "ask", 1); !errors.Is(err, socketio.ErrTimeout) {
+	if _, err := a.srv.Timeout(300*time.Millisecond).EmitWithAck(ctxT(t), "ask", 1); !errors.Is(err, socketio.ErrTimeout) {
 		t.Errorf("EmitWithAck during the outage: %v", err)
 	}
 
 	rs.Restart()
-	for _, n := range nodes {
-		busState(t, n, true)
-	}
-	busServerCount(t, a, "/", 2)
+	waitState(t, true, nodes...)
+	waitServerCount(t, a, "/", 2)
 	// Broadcasts cross again (the subscriptions are back).
-	busEventually(t, "a broadcast from A reaches b1", func() bool {
-		_ = a.srv.Emit("after")
-		time.Sleep(20 * time.Millisecond)
-		return len(b1.in.drain("after")) > 0
-	})
-	socks, err = b.srv.FetchSockets(busCtx(t))
+	busCrosses(t, a, b1, "after")
+	socks, err = b.srv.FetchSockets(ctxT(t))
 	if err != nil || len(socks) != 2 {
 		t.Errorf("FetchSockets after the outage: %d sockets, %v", len(socks), err)
 	}
 	traffic.check(t, a1, b1)
+}
+
+// busCrosses waits until a broadcast of event by from reaches p: it
+// broadcasts event, every 20ms or so, until p got one.
+func busCrosses(t *testing.T, from *node, p *peer, event string) {
+	t.Helper()
+	eventually(t, busPoll, fmt.Sprintf("a broadcast from %s reaches %s", from.name, p.name), func() bool {
+		_ = from.srv.Emit(event)
+		time.Sleep(20 * time.Millisecond)
+		return len(p.in.drain(event)) > 0
+	})
 }
 
 // busTrafficRun emits numbered events from a node until checked.
@@ -826,7 +577,7 @@ type busTrafficRun struct {
 }
 
 // busTraffic emits event 1, 2, ... from n every 2ms until check.
-func busTraffic(n *busNode, event string) *busTrafficRun {
+func busTraffic(n *node, event string) *busTrafficRun {
 	r := &busTrafficRun{event: event, stop: make(chan struct{}), done: make(chan int, 1)}
 	go func() {
 		i := 0
@@ -848,11 +599,11 @@ func busTraffic(n *busNode, event string) *busTrafficRun {
 
 // check stops the traffic, and checks that local got every event, in
 // order, and remote some, in order, the last ones included.
-func (r *busTrafficRun) check(t *testing.T, local, remote *busPeer) {
+func (r *busTrafficRun) check(t *testing.T, local, remote *peer) {
 	t.Helper()
 	close(r.stop)
 	n := <-r.done
-	values := func(p *busPeer) []int {
+	values := func(p *peer) []int {
 		var out []int
 		for _, e := range p.in.drain(r.event) {
 			var i int
@@ -862,7 +613,7 @@ func (r *busTrafficRun) check(t *testing.T, local, remote *busPeer) {
 		return out
 	}
 	var got, far []int
-	busEventually(t, fmt.Sprintf("%s and %s get %s %d", local.name, remote.name, r.event, n), func() bool {
+	eventually(t, busPoll, fmt.Sprintf("%s and %s get %s %d", local.name, remote.name, r.event, n), func() bool {
 		got = append(got, values(local)...)
 		far = append(far, values(remote)...)
 		return len(got) >= n && len(far) > 0 && far[len(far)-1] == n
@@ -877,23 +628,6 @@ func (r *busTrafficRun) check(t *testing.T, local, remote *busPeer) {
 	}
 	if len(far) == n {
 		t.Logf("%s got every event: the outage was shorter than the traffic's period?", remote.name)
-	}
-}
-
-// busState waits for OnRedisState(up) on n.
-func busState(t *testing.T, n *busNode, up bool) {
-	t.Helper()
-	timer := time.NewTimer(busWait)
-	defer timer.Stop()
-	for {
-		select {
-		case got := <-n.states:
-			if got == up {
-				return
-			}
-		case <-timer.C:
-			t.Fatalf("%s: no OnRedisState(%v)", n.name, up)
-		}
 	}
 }
 

@@ -54,29 +54,29 @@ func TestStreamsBroadcast(t *testing.T) {
 	b1 := b.connect(t, "/", "b1", "red,blue")
 	b2 := b.connect(t, "/", "b2", "blue")
 	c1 := c.connect(t, "/", "c1", "")
-	all := []*busPeer{a1, a2, b1, b2, c1}
+	all := []*peer{a1, a2, b1, b2, c1}
 	nsp := c.srv.Of("/")
 
 	_ = nsp.Emit("all", 1)
-	busExpect(t, nsp, "all", all, all...)
+	expect(t, nsp, "all", all, all...)
 	_ = nsp.To("red").Emit("red")
-	busExpect(t, nsp, "red", all, a1, b1)
+	expect(t, nsp, "red", all, a1, b1)
 	_ = nsp.To("red", "blue").Emit("red or blue")
-	busExpect(t, nsp, "red or blue", all, a1, b1, b2)
+	expect(t, nsp, "red or blue", all, a1, b1, b2)
 	_ = nsp.Except("blue").Emit("not blue")
-	busExpect(t, nsp, "not blue", all, a1, a2, c1)
+	expect(t, nsp, "not blue", all, a1, a2, c1)
 	_ = nsp.To(b2.id()).Emit("to b2")
-	busExpect(t, nsp, "to b2", all, b2)
+	expect(t, nsp, "to b2", all, b2)
 	_ = nsp.Local().Emit("local")
-	busExpect(t, nsp, "local", all, c1)
+	expect(t, nsp, "local", all, c1)
 	_ = nsp.Volatile().Emit("volatile")
-	busExpectVolatile(t, nsp, "volatile", all)
+	expectVolatile(t, nsp, "volatile", all)
 	if s := a.socket(a1.id()); s != nil {
 		_ = s.To("red").Emit("from a1")
 	}
-	busExpect(t, nsp, "from a1", all, b1)
+	expect(t, nsp, "from a1", all, b1)
 	_ = nsp.To("blue").Emit("bin", []byte{1, 2, 3})
-	for _, p := range []*busPeer{b1, b2} {
+	for _, p := range []*peer{b1, b2} {
 		var got []byte
 		if err := p.in.take(t, p.name, "bin").args.Bind(&got); err != nil || string(got) != "\x01\x02\x03" {
 			t.Errorf("%s: binary event %v %v", p.name, got, err)
@@ -92,7 +92,7 @@ func TestStreamsBroadcast(t *testing.T) {
 func TestStreamsRequests(t *testing.T) {
 	var mu sync.Mutex
 	sse := map[string]int{}
-	setup := func(n *busNode) {
+	setup := func(n *node) {
 		n.srv.Of("/").OnServerSideEmit("ping", func(e *socketio.ServerSideEvent) {
 			mu.Lock()
 			sse[n.name]++
@@ -101,13 +101,13 @@ func TestStreamsRequests(t *testing.T) {
 		})
 	}
 	rs := redistest.Start(t)
-	var nodes []*busNode
+	var nodes []*node
 	for _, name := range []string{"A", "B", "C"} {
 		nodes = append(nodes, startBusNode(t, rs, name, streamsMaker(nil), nil, setup))
 	}
 	for _, n := range nodes {
-		busServerCount(t, n, "/", 3)
-		busServerCount(t, n, "/chat", 3)
+		waitServerCount(t, n, "/", 3)
+		waitServerCount(t, n, "/chat", 3)
 	}
 	a, b, c := nodes[0], nodes[1], nodes[2]
 	a1 := a.connect(t, "/", "a1", "red")
@@ -115,26 +115,26 @@ func TestStreamsRequests(t *testing.T) {
 	b2 := b.connect(t, "/", "b2", "")
 	c1 := c.connect(t, "/", "c1", "")
 	cc := c.connect(t, "/chat", "cc", "")
-	all := []*busPeer{a1, b1, b2, c1}
+	all := []*peer{a1, b1, b2, c1}
 
 	// Acknowledgements from clients on every node.
-	res, err := a.srv.Timeout(5*time.Second).EmitWithAck(busCtx(t), "ask", "q")
+	res, err := a.srv.Timeout(5*time.Second).EmitWithAck(ctxT(t), "ask", "q")
 	if err != nil || len(res) != 4 {
 		t.Fatalf("EmitWithAck: %d answers, %v", len(res), err)
 	}
 	for _, p := range all {
 		p.in.drain("ask")
 	}
-	res, err = c.srv.To("red").Timeout(5*time.Second).EmitWithAck(busCtx(t), "ask", "q")
+	res, err = c.srv.To("red").Timeout(5*time.Second).EmitWithAck(ctxT(t), "ask", "q")
 	if err != nil || len(res) != 2 {
 		t.Errorf("EmitWithAck(red): %d answers, %v", len(res), err)
 	}
 
-	socks, err := b.srv.FetchSockets(busCtx(t))
+	socks, err := b.srv.FetchSockets(ctxT(t))
 	if err != nil || len(socks) != 4 {
 		t.Fatalf("FetchSockets: %d, %v", len(socks), err)
 	}
-	socks, err = c.srv.Of("/chat").FetchSockets(busCtx(t))
+	socks, err = c.srv.Of("/chat").FetchSockets(ctxT(t))
 	if err != nil || len(socks) != 1 || socks[0].ID != cc.id() {
 		t.Errorf("FetchSockets(/chat): %v, %v", socks, err)
 	}
@@ -142,24 +142,24 @@ func TestStreamsRequests(t *testing.T) {
 	if err := c.srv.In("red").SocketsJoin("green"); err != nil {
 		t.Fatal(err)
 	}
-	busEventually(t, "red joins green", func() bool {
+	eventually(t, busPoll, "red joins green", func() bool {
 		return slices.Contains(a.socket(a1.id()).Rooms(), "green") && slices.Contains(b.socket(b1.id()).Rooms(), "green")
 	})
 	if err := c.srv.SocketsLeave("red"); err != nil {
 		t.Fatal(err)
 	}
-	busEventually(t, "everyone leaves red", func() bool {
+	eventually(t, busPoll, "everyone leaves red", func() bool {
 		return !slices.Contains(a.socket(a1.id()).Rooms(), "red") && !slices.Contains(b.socket(b1.id()).Rooms(), "red")
 	})
 
 	if err := a.srv.ServerSideEmit("ping"); err != nil {
 		t.Fatal(err)
 	}
-	replies, err := a.srv.Of("/").ServerSideEmitWithAck(busCtx(t), "ping")
+	replies, err := a.srv.Of("/").ServerSideEmitWithAck(ctxT(t), "ping")
 	if err != nil || len(replies) != 2 {
 		t.Errorf("ServerSideEmitWithAck: %v, %v", replies, err)
 	}
-	busEventually(t, "B and C get both pings", func() bool {
+	eventually(t, busPoll, "B and C get both pings", func() bool {
 		mu.Lock()
 		defer mu.Unlock()
 		return sse["B"] == 2 && sse["C"] == 2 && sse["A"] == 0
@@ -168,11 +168,11 @@ func TestStreamsRequests(t *testing.T) {
 	if err := a.srv.In("green").DisconnectSockets(true); err != nil {
 		t.Fatal(err)
 	}
-	for _, p := range []*busPeer{a1, b1} {
+	for _, p := range []*peer{a1, b1} {
 		p.in.take(t, p.name, "#disconnect")
 	}
-	busEventually(t, "two sockets left", func() bool {
-		socks, err := c.srv.FetchSockets(busCtx(t))
+	eventually(t, busPoll, "two sockets left", func() bool {
+		socks, err := c.srv.FetchSockets(ctxT(t))
 		return err == nil && len(socks) == 2
 	})
 }
@@ -185,7 +185,7 @@ func TestStreamsWire(t *testing.T) {
 	a1 := a.connect(t, "/", "a1", "red")
 	rdb := goredis.NewClient(&goredis.Options{Addr: rs.Addr})
 	t.Cleanup(func() { _ = rdb.Close() })
-	ctx := busCtx(t)
+	ctx := ctxT(t)
 	last := func() goredis.XMessage {
 		t.Helper()
 		res, err := rdb.XRevRangeN(ctx, "socket.io", "+", "-", 1).Result()
@@ -285,7 +285,7 @@ func TestStreamsWire(t *testing.T) {
 	if err := ev.args.Bind(&b); err != nil || len(b) != 1 || b[0] != 9 {
 		t.Errorf("mp: %v %v", b, err)
 	}
-	busExpect(t, a.srv.Of("/"), "no nsp", []*busPeer{a1})
+	expect(t, a.srv.Of("/"), "no nsp", []*peer{a1})
 }
 
 func TestStreamsStreamCount(t *testing.T) {
@@ -332,7 +332,7 @@ func TestStreamsRecoveryAcrossNodes(t *testing.T) {
 	hs := httptest.NewServer(router)
 	t.Cleanup(hs.Close)
 
-	p := busConnect(t, hs.URL, "/", "p", "r", true)
+	p := connectTo(t, hs.URL, "/", "p", "r", true)
 	other := c.connect(t, "/", "other", "")
 	sid := p.id()
 	_ = a.srv.Emit("e", 1)
@@ -351,7 +351,7 @@ func TestStreamsRecoveryAcrossNodes(t *testing.T) {
 	sa := a.socket(sid)
 	_ = sa.Conn().Close()
 	p.in.take(t, "p", "#disconnect")
-	busEventually(t, "A lets the socket go", func() bool { _, ok := a.srv.Of("/").Socket(sid); return !ok })
+	eventually(t, busPoll, "A lets the socket go", func() bool { _, ok := a.srv.Of("/").Socket(sid); return !ok })
 	rdb := goredis.NewClient(&goredis.Options{Addr: rs.Addr})
 	t.Cleanup(func() { _ = rdb.Close() })
 	keys, err := rdb.Keys(context.Background(), "sio:session:*").Result()
@@ -375,7 +375,7 @@ func TestStreamsRecoveryAcrossNodes(t *testing.T) {
 	_ = c.srv.Volatile().Emit("v")
 	_ = a.srv.To("elsewhere").Emit("x", 2)
 	b := startBusNode(t, rs, "L", streamsMaker(nil), withRecovery, nil)
-	busServerCount(t, b, "/", 3)
+	waitServerCount(t, b, "/", 3)
 	// ... after B starts, B's own included.
 	_ = c.srv.Emit("m", 3)
 	_ = b.srv.To("r").Emit("m", 4)
@@ -385,7 +385,7 @@ func TestStreamsRecoveryAcrossNodes(t *testing.T) {
 	var cmu sync.Mutex
 	stop := make(chan struct{})
 	counts := map[string]int{}
-	for _, src := range []*busNode{b, c} {
+	for _, src := range []*node{b, c} {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -414,8 +414,8 @@ func TestStreamsRecoveryAcrossNodes(t *testing.T) {
 	if !p.sock.Recovered() || p.id() != sid {
 		t.Fatalf("recovered %v with id %s, want true and %s", p.sock.Recovered(), p.id(), sid)
 	}
-	busExpect(t, c.srv.Of("/"), "nothing", []*busPeer{p, other})
-	busExpect(t, b.srv.Of("/"), "nothing", []*busPeer{p, other})
+	expect(t, c.srv.Of("/"), "nothing", []*peer{p, other})
+	expect(t, b.srv.Of("/"), "nothing", []*peer{p, other})
 
 	var ms []string
 	for _, e := range p.in.drain("m") {
@@ -454,7 +454,7 @@ func TestStreamsRecoveryAcrossNodes(t *testing.T) {
 		t.Fatalf("recovered socket %v", s)
 	}
 	_ = c.srv.To("r").Emit("after")
-	busExpect(t, c.srv.Of("/"), "after", []*busPeer{p, other}, p)
+	expect(t, c.srv.Of("/"), "after", []*peer{p, other}, p)
 	if n, _ := rdb.Exists(context.Background(), keys[0]).Result(); n != 0 {
 		t.Error("the session is still stored after its recovery")
 	}
@@ -467,7 +467,7 @@ func TestStreamsRecoveryOfNodeSession(t *testing.T) {
 	a := nodes[0]
 	rdb := goredis.NewClient(&goredis.Options{Addr: rs.Addr})
 	t.Cleanup(func() { _ = rdb.Close() })
-	ctx := busCtx(t)
+	ctx := ctxT(t)
 	w := a.connect(t, "/", "witness", "")
 	_ = a.srv.To("room1").Emit("missed", 1)
 	_ = a.srv.Emit("seen")
@@ -496,12 +496,12 @@ func TestStreamsRecoveryOfNodeSession(t *testing.T) {
 			mu.Unlock()
 		}
 	})
-	p := busConnectAuth(t, a.url, "/", map[string]any{"name": "p", "pid": pid, "offset": offset}, false)
+	p := connectAuth(t, a.url, "/", map[string]any{"name": "p", "pid": pid, "offset": offset}, false)
 	e := p.in.take(t, "p", "missed")
 	if e.args[0].String() != "2" || len(e.args) != 2 {
 		t.Errorf("replayed %v, want [2, offset]", e.args)
 	}
-	busEventually(t, "the recovered socket connects", func() bool { mu.Lock(); defer mu.Unlock(); return got != nil })
+	eventually(t, busPoll, "the recovered socket connects", func() bool { mu.Lock(); defer mu.Unlock(); return got != nil })
 	if !got.Recovered() || p.id() != sid || !slices.Contains(got.Rooms(), "room1") {
 		t.Errorf("recovered %v id %s rooms %v", got.Recovered(), p.id(), got.Rooms())
 	}
@@ -513,7 +513,7 @@ func TestStreamsRecoveryOfNodeSession(t *testing.T) {
 	// session); an invalid offset or an offset not in the stream restores
 	// nothing.
 	p.sock.Disconnect()
-	busEventually(t, "p leaves", func() bool { _, ok := a.srv.Of("/").Socket(sid); return !ok })
+	eventually(t, busPoll, "p leaves", func() bool { _, ok := a.srv.Of("/").Socket(sid); return !ok })
 	for _, auth := range []map[string]any{
 		{"name": "q", "pid": pid, "offset": offset},
 		{"name": "q", "pid": "PPPPPPPPPPPPPPPPPPP2", "offset": "not-an-offset"},
@@ -522,7 +522,7 @@ func TestStreamsRecoveryOfNodeSession(t *testing.T) {
 		if auth["pid"] != pid {
 			_ = rdb.Set(ctx, "sio:session:"+auth["pid"].(string), base64.StdEncoding.EncodeToString([]byte(node)), time.Minute).Err()
 		}
-		q := busConnectAuth(t, a.url, "/", auth, false)
+		q := connectAuth(t, a.url, "/", auth, false)
 		if q.sock.Recovered() || q.id() == sid {
 			t.Errorf("auth %v: recovered", auth)
 		}
@@ -534,34 +534,26 @@ func TestStreamsRedisOutage(t *testing.T) {
 	a, b := nodes[0], nodes[1]
 	a1 := a.connect(t, "/", "a1", "")
 	b1 := b.connect(t, "/", "b1", "")
-	all := []*busPeer{a1, b1}
+	all := []*peer{a1, b1}
 	_ = a.srv.Emit("before")
-	busExpect(t, a.srv.Of("/"), "before", all, a1, b1)
+	expect(t, a.srv.Of("/"), "before", all, a1, b1)
 
 	traffic := busTraffic(a, "t")
 	rs.Stop()
-	for _, n := range nodes {
-		busState(t, n, false)
-	}
+	waitState(t, false, nodes...)
 	_ = a.srv.Emit("during")
 	a1.in.take(t, "a1", "during")
-	socks, err := a.srv.FetchSockets(busCtx(t))
+	socks, err := a.srv.FetchSockets(ctxT(t))
 	if !errors.Is(err, adapter.ErrTimeout) || len(socks) != 1 {
 		t.Errorf("FetchSockets during the outage: %d sockets, %v", len(socks), err)
 	}
 
 	rs.Restart()
-	for _, n := range nodes {
-		busState(t, n, true)
-	}
-	busServerCount(t, b, "/", 2)
-	busEventually(t, "a broadcast from A reaches b1", func() bool {
-		_ = a.srv.Emit("after")
-		time.Sleep(20 * time.Millisecond)
-		return len(b1.in.drain("after")) > 0
-	})
+	waitState(t, true, nodes...)
+	waitServerCount(t, b, "/", 2)
+	busCrosses(t, a, b1, "after")
 	_ = b.srv.Emit("back")
-	busExpect(t, b.srv.Of("/"), "back", all, a1, b1)
+	expect(t, b.srv.Of("/"), "back", all, a1, b1)
 	traffic.check(t, a1, b1)
 }
 
@@ -569,11 +561,11 @@ func TestStreamsRedisOutage(t *testing.T) {
 func TestStreamsCloseIsPrompt(t *testing.T) {
 	rs := redistest.Start(t)
 	n := startBusNode(t, rs, "A", streamsMaker(&redis.StreamsOptions{BlockTime: time.Minute}), nil, nil)
-	busServerCount(t, n, "/", 1)
+	waitServerCount(t, n, "/", 1)
 	_ = n.srv.Of("/chat")
 	time.Sleep(50 * time.Millisecond) // the readers block
 	start := time.Now()
-	ctx, cancel := context.WithTimeout(context.Background(), busWait)
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
 	defer cancel()
 	if err := n.srv.Shutdown(ctx); err != nil {
 		t.Fatal(err)
