@@ -13,10 +13,7 @@
 //   stdout {"event":"fail","error":...}     a check failed (exit status 1)
 // The script stops itself after 90 s.
 
-import { chromium } from "playwright-core";
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { expectList, openPage, out, send, settle, TIMEOUT, waitConnected, waitShown, withBrowser, fail } from "./lib.mjs";
 import { createInterface } from "node:readline";
 
 const [base, screenshot] = process.argv.slice(2);
@@ -25,24 +22,6 @@ if (!base || !screenshot) {
   process.exit(2);
 }
 
-// Exactly these flags, and a fresh profile: nothing of Playwright's own
-// defaults (ignoreDefaultArgs: true). --remote-debugging-pipe is how
-// Playwright talks to the browser.
-const FLAGS = [
-  "--headless",
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-quic",
-  "--no-first-run",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-];
-
-const TIMEOUT = 15000; // one wait: reconnecting after a server restart takes up to ~4 s
-
-const out = (obj) => process.stdout.write(JSON.stringify(obj) + "\n");
-
 const stdinLines = createInterface({ input: process.stdin })[Symbol.asyncIterator]();
 async function ask(event, answer) {
   out({ event });
@@ -50,74 +29,14 @@ async function ask(event, answer) {
   if (done || value.trim() !== answer) throw new Error(`expected "${answer}" from the test after ${event}, got ${JSON.stringify(value)}`);
 }
 
-const fail = (msg) => {
-  throw new Error(msg);
-};
-
-const texts = (page) => page.$$eval("#messages > li", (lis) => lis.map((li) => li.textContent));
-
-async function send(page, text) {
-  await page.fill("#input", text);
-  await page.press("#input", "Enter");
-}
-
-// waitShown waits until page shows text.
-async function waitShown(page, text) {
-  await page.waitForFunction(
-    (t) => [...document.querySelectorAll("#messages > li")].some((li) => li.textContent === t),
-    text,
-    { timeout: TIMEOUT },
-  );
-}
-
-const waitConnected = (page, connected = true) =>
-  page.waitForFunction((c) => typeof socket !== "undefined" && socket.connected === c, connected, { timeout: TIMEOUT });
-
-// settle lets a duplicate, if the server sent one, arrive before a check.
-const settle = () => new Promise((r) => setTimeout(r, 300));
-
-// expectList checks that page shows exactly want, in order: every message
-// once, none missing, none extra.
-async function expectList(page, name, want) {
-  const got = await texts(page);
-  if (JSON.stringify(got) !== JSON.stringify(want)) {
-    fail(`${name} shows ${JSON.stringify(got)}, want ${JSON.stringify(want)}`);
-  }
-}
-
-async function openPage(browser, name) {
-  const context = await browser.newContext({ viewport: { width: 560, height: 420 } });
-  const page = await context.newPage();
-  page.on("pageerror", (err) => out({ event: "log", page: name, pageerror: String(err) }));
-  page.on("console", (msg) => {
-    if (msg.type() === "error" && !msg.location().url.endsWith("/favicon.ico")) out({ event: "log", page: name, console: msg.text(), url: msg.location().url });
-  });
-  await page.goto(base, { timeout: TIMEOUT });
-  await waitConnected(page);
-  return page;
-}
-
-const userDataDir = await mkdtemp(join(tmpdir(), "chat-chromium-"));
-let browser;
-const watchdog = setTimeout(() => {
-  out({ event: "fail", error: "the browser test took more than 90 s" });
-  process.exit(1);
-}, 90000);
-
-try {
-  browser = await chromium.launch({
-    executablePath: "/usr/bin/chromium",
-    ignoreDefaultArgs: true, // none of Playwright's own flags
-    args: [...FLAGS, `--user-data-dir=${userDataDir}`, "--remote-debugging-pipe"],
-    timeout: 30000,
-  });
+await withBrowser(90000, async (browser) => {
   const all = []; // every message, in the order of their ids
 
   // Step 6, RecoverWithoutOffset: a page on an empty chat has received no
   // event, so no offset; its transport dies (not a manual disconnect); it
   // comes back with the same id.
   out({ event: "step", name: "recovery without offset" });
-  const a = await openPage(browser, "A");
+  const a = await openPage(browser, "A", base);
   await expectList(a, "A on an empty chat", []);
   const idBefore = await a.evaluate(() => {
     socket.io.reconnection(false); // reconnect by hand below, at once
@@ -138,7 +57,7 @@ try {
 
   // Steps 4 and 5: two pages chatting.
   out({ event: "step", name: "chat" });
-  const b = await openPage(browser, "B");
+  const b = await openPage(browser, "B", base);
   for (const [page, text] of [
     [a, "Hello from A"],
     [b, "Hi A, B here"],
@@ -236,13 +155,6 @@ try {
   await expectList(a, "A reloaded after the restart", all);
 
   await a.screenshot({ path: screenshot, animations: "disabled", caret: "hide" });
-  out({ event: "done", messages: all });
-} catch (err) {
-  out({ event: "fail", error: String(err && err.stack ? err.stack : err) });
-  process.exitCode = 1;
-} finally {
-  clearTimeout(watchdog);
-  if (browser) await browser.close().catch(() => {});
-  await rm(userDataDir, { recursive: true, force: true }).catch(() => {});
-  process.stdin.destroy();
-}
+  return all;
+});
+process.stdin.destroy();

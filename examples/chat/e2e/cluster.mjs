@@ -10,10 +10,7 @@
 //   {"event":"fail","error":...}      a check failed (exit status 1)
 // The script stops itself after 60 s.
 
-import { chromium } from "playwright-core";
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { expectList, openPage, out, send, settle, TIMEOUT, waitConnected, waitShown, withBrowser } from "./lib.mjs";
 
 const [urlA, urlB] = process.argv.slice(2);
 if (!urlA || !urlB) {
@@ -21,66 +18,7 @@ if (!urlA || !urlB) {
   process.exit(2);
 }
 
-// The flags of browser.mjs, and nothing of Playwright's own.
-const FLAGS = [
-  "--headless",
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-quic",
-  "--no-first-run",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-];
-const TIMEOUT = 15000;
-
-const out = (obj) => process.stdout.write(JSON.stringify(obj) + "\n");
-const texts = (page) => page.$$eval("#messages > li", (lis) => lis.map((li) => li.textContent));
-const settle = () => new Promise((r) => setTimeout(r, 300));
-const waitConnected = (page) =>
-  page.waitForFunction(() => typeof socket !== "undefined" && socket.connected, null, { timeout: TIMEOUT });
-const waitShown = (page, text) =>
-  page.waitForFunction(
-    (t) => [...document.querySelectorAll("#messages > li")].some((li) => li.textContent === t),
-    text,
-    { timeout: TIMEOUT },
-  );
-
-async function send(page, text) {
-  await page.fill("#input", text);
-  await page.press("#input", "Enter");
-}
-
-async function expectList(page, name, want) {
-  const got = await texts(page);
-  if (JSON.stringify(got) !== JSON.stringify(want)) {
-    throw new Error(`${name} shows ${JSON.stringify(got)}, want ${JSON.stringify(want)}`);
-  }
-}
-
-async function openPage(browser, name, url) {
-  const context = await browser.newContext({ viewport: { width: 560, height: 420 } });
-  const page = await context.newPage();
-  page.on("pageerror", (err) => out({ event: "log", page: name, pageerror: String(err) }));
-  await page.goto(url, { timeout: TIMEOUT });
-  await waitConnected(page);
-  return page;
-}
-
-const userDataDir = await mkdtemp(join(tmpdir(), "chat-chromium-"));
-let browser;
-const watchdog = setTimeout(() => {
-  out({ event: "fail", error: "the browser test took more than 60 s" });
-  process.exit(1);
-}, 60000);
-
-try {
-  browser = await chromium.launch({
-    executablePath: "/usr/bin/chromium",
-    ignoreDefaultArgs: true,
-    args: [...FLAGS, `--user-data-dir=${userDataDir}`, "--remote-debugging-pipe"],
-    timeout: 30000,
-  });
+await withBrowser(60000, async (browser) => {
   out({ event: "step", name: "two pages on two processes" });
   const a = await openPage(browser, "A", urlA);
   const b = await openPage(browser, "B", urlB);
@@ -112,12 +50,5 @@ try {
   await waitShown(b, all[all.length - 1]);
   await settle();
   await expectList(b, "B after a reload", all);
-  out({ event: "done", messages: all });
-} catch (err) {
-  out({ event: "fail", error: String(err && err.stack ? err.stack : err) });
-  process.exitCode = 1;
-} finally {
-  clearTimeout(watchdog);
-  if (browser) await browser.close().catch(() => {});
-  await rm(userDataDir, { recursive: true, force: true }).catch(() => {});
-}
+  return all;
+});
