@@ -209,13 +209,7 @@ func (c *ClientConn) wsWriteLoop(conn *wsConn) {
 				c.mu.Unlock()
 				return // no frame after the close frame
 			}
-			var err error
-			if p.Binary {
-				err = conn.writeBinary(p.Data)
-			} else {
-				err = conn.writeText('0'+byte(p.Type), p.Data)
-			}
-			if err != nil {
+			if err := conn.writePacket(p); err != nil {
 				c.mu.Lock()
 				c.writing = false
 				c.mu.Unlock()
@@ -251,7 +245,7 @@ func (c *ClientConn) probe() {
 	c.probeWS = conn
 	c.probeTimer = time.AfterFunc(c.timeout, func() { c.abortProbe(conn, errProbeTimeout) })
 	c.mu.Unlock()
-	if err := conn.writeText('0'+byte(packet.Ping), []byte("probe")); err != nil {
+	if err := conn.writePacket(packet.Packet{Type: packet.Ping, Data: []byte("probe")}); err != nil {
 		c.abortProbe(conn, err)
 	}
 	conn.readLoop()

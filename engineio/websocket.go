@@ -33,7 +33,7 @@ func (l *wsLink) onFrame(c *wsConn, data []byte, binary bool) {
 	s := l.s
 	switch {
 	case p.Type == packet.Ping && string(p.Data) == "probe":
-		if err := c.writeText('0'+byte(packet.Pong), p.Data); err != nil {
+		if err := c.writePacket(packet.Packet{Type: packet.Pong, Data: p.Data}); err != nil {
 			l.abortUpgrade(c)
 			return
 		}

@@ -173,34 +173,25 @@ func (c *wsConn) readLoop() {
 	c.c.ReadLoop()
 }
 
-// writeText writes one text frame made of a one-byte prefix and data, without
-// copying data.
-func (c *wsConn) writeText(prefix byte, data []byte) error {
+// writePacket writes p as one frame, with the library.
+func (c *wsConn) writePacket(p packet.Packet) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.readClosed {
 		return net.ErrClosed
 	}
-	if len(data) == 0 {
-		return c.c.WriteMessage(gws.OpcodeText, []byte{prefix})
-	}
-	return c.c.Writev(gws.OpcodeText, []byte{prefix}, data)
+	return c.writePacketLocked(p)
 }
 
-// writeBinary writes one binary frame.
-func (c *wsConn) writeBinary(data []byte) error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.readClosed {
-		return net.ErrClosed
-	}
-	return c.c.WriteMessage(gws.OpcodeBinary, data)
-}
-
-// writePacketLocked writes p as one frame, with the library. c.mu is held.
+// writePacketLocked writes p as one frame, with the library, without
+// copying its data: binary, or text made of the type's digit and the data.
+// c.mu is held.
 func (c *wsConn) writePacketLocked(p packet.Packet) error {
-	if p.Binary {
+	switch {
+	case p.Binary:
 		return c.c.WriteMessage(gws.OpcodeBinary, p.Data)
+	case len(p.Data) == 0:
+		return c.c.WriteMessage(gws.OpcodeText, []byte{'0' + byte(p.Type)})
 	}
 	return c.c.Writev(gws.OpcodeText, []byte{'0' + byte(p.Type)}, p.Data)
 }
