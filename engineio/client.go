@@ -158,6 +158,10 @@ func (e *HandshakeError) Error() string {
 	return fmt.Sprintf("engineio: %s handshake refused: HTTP %d: %q", e.Transport, e.Status, e.Message)
 }
 
+// maxRefusalBody is how much of a refused request's body the client reads:
+// an error body is a short JSON object, anything longer is cut.
+const maxRefusalBody = 4096
+
 // newHandshakeError reads the engine.io error out of a refusal's body.
 func newHandshakeError(transport string, status int, body []byte) *HandshakeError {
 	e := &HandshakeError{Transport: transport, Status: status, Code: -1}

@@ -201,7 +201,7 @@ func (c *ClientConn) get(ctx context.Context, handshake bool) ([]byte, error) {
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		body, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+		body, _ := io.ReadAll(io.LimitReader(resp.Body, maxRefusalBody))
 		if handshake {
 			return nil, newHandshakeError(TransportPolling, resp.StatusCode, body)
 		}
@@ -231,7 +231,7 @@ func (c *ClientConn) post(ctx context.Context, pkts []packet.Packet) error {
 		return fmt.Errorf("engineio: polling POST: %w", err)
 	}
 	defer resp.Body.Close()
-	answer, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+	answer, _ := io.ReadAll(io.LimitReader(resp.Body, maxRefusalBody))
 	if resp.StatusCode != http.StatusOK {
 		return fmt.Errorf("engineio: polling POST: HTTP %d: %q", resp.StatusCode, truncate(answer))
 	}

@@ -132,9 +132,15 @@ func FuzzClientPolling(f *testing.F) {
 				Code    *int    `json:"code"`
 				Message *string `json:"message"`
 			}
-			if json.Unmarshal(first, &body) == nil && body.Code != nil && body.Message != nil &&
+			// The client reads a bounded part of the body: an error
+			// object longer than that is not parsed.
+			if len(first) <= engineio.MaxRefusalBody &&
+				json.Unmarshal(first, &body) == nil && body.Code != nil && body.Message != nil &&
 				(he.Code != *body.Code || he.Message != *body.Message) {
 				t.Fatalf("HandshakeError code %d %q, want %d %q", he.Code, he.Message, *body.Code, *body.Message)
+			}
+			if len(first) > engineio.MaxRefusalBody && len(he.Message) > engineio.MaxRefusalBody {
+				t.Fatalf("HandshakeError holds a %d-byte message out of a %d-byte body", len(he.Message), len(first))
 			}
 			return
 		}

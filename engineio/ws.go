@@ -425,7 +425,7 @@ func dialWS(ctx context.Context, cfg wsDialConfig, h wsHandler) (*wsConn, *http.
 	}
 	if err != nil {
 		if resp != nil && resp.Body != nil {
-			body, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+			body, _ := io.ReadAll(io.LimitReader(resp.Body, maxRefusalBody))
 			resp.Body = io.NopCloser(bytes.NewReader(body))
 		}
 		_ = conn.Close()
