@@ -135,6 +135,17 @@ func checks(r *results, scens []scenario) []check {
 		}
 		out = append(out, c)
 	}
+	// Idle memory per polling session: the raw server has no polling.
+	{
+		c := check{Name: "idle memory per polling session ≤ 0.6× Node"}
+		o, ok1 := r.median("polling-connections", ours, "mem")
+		n, ok2 := r.median("polling-connections", node, "mem")
+		if ok1 && ok2 && n > 0 {
+			c.Detail = fmt.Sprintf("ours %s KiB = %s Node (%s KiB)", num(o), ratio(o, n), num(n))
+			c.Status = status(o <= 0.6*n)
+		}
+		out = append(out, c)
+	}
 	// Echo throughput and tail latency.
 	for _, key := range []string{"echo-small", "echo-large"} {
 		c := check{Name: fmt.Sprintf("echo acks/s ≥ 0.85× raw with p99 ≤ Node's (%s)", strings.TrimPrefix(title[key], "echo with ack over WebSocket, "))}

@@ -99,7 +99,7 @@ func (m metric) value(results map[string]any) (float64, bool) {
 // scenario is one measurement: one generator run per target and round.
 type scenario struct {
 	Key     string   // unique, stable: the checks refer to it
-	Group   string   // what -scenarios selects: connections, echo, fanout, polling-echo, storm
+	Group   string   // what -scenarios selects: connections (WebSocket and polling), echo, fanout, polling-echo, storm
 	Title   string   // in the tables, with the sizes
 	Args    []string // the generator's flags (-target, -proto and -server-pid are added)
 	Targets []string // the targets it runs on
@@ -131,17 +131,30 @@ func scenarios(sz sizes) []scenario {
 		return 2*(sz.Duration+sz.Warmup+sz.Drain+sz.Hold) + extra + sz.RunTimeout
 	}
 	var out []scenario
+	memMetrics := func(plot string) []metric {
+		return []metric{
+			{Key: "mem", Path: "rss_bytes_per_conn", Name: "server memory per connection", Unit: "KiB", Scale: 1.0 / 1024, Plot: plot},
+			{Key: "rate", Path: "connect_rate", Name: "connect rate", Unit: "conn/s", Higher: true},
+			{Key: "hs99", Path: "handshake_latency.p99_ms", Name: "handshake p99", Unit: "ms"},
+			{Key: "rss", Path: "rss_held_bytes", Name: "server RSS with N open", Unit: "MiB", Scale: 1.0 / (1 << 20)},
+		}
+	}
+	ws := memMetrics("memory / conn (lower is better)")
+	ws[1].Plot = "connect rate"
 	out = append(out, scenario{
 		Key: "connections", Group: "connections",
 		Title:   fmt.Sprintf("idle WebSocket connections, N=%s", thousands(sz.Conns)),
 		Args:    append([]string{"-scenario", "connections", "-n", strconv.Itoa(sz.Conns), "-hold", d(sz.Hold)}, common...),
 		Targets: []string{ours, node, raw},
-		Metrics: []metric{
-			{Key: "mem", Path: "rss_bytes_per_conn", Name: "server memory per connection", Unit: "KiB", Scale: 1.0 / 1024, Plot: "memory / conn (lower is better)"},
-			{Key: "rate", Path: "connect_rate", Name: "connect rate", Unit: "conn/s", Higher: true, Plot: "connect rate"},
-			{Key: "hs99", Path: "handshake_latency.p99_ms", Name: "handshake p99", Unit: "ms"},
-			{Key: "rss", Path: "rss_held_bytes", Name: "server RSS with N open", Unit: "MiB", Scale: 1.0 / (1 << 20)},
-		},
+		Metrics: ws,
+		Timeout: bound(0),
+		MemPID:  true,
+	}, scenario{
+		Key: "polling-connections", Group: "connections",
+		Title:   fmt.Sprintf("idle HTTP long-polling sessions (a GET pending each), N=%s", thousands(sz.Conns)),
+		Args:    append([]string{"-scenario", "polling-connections", "-n", strconv.Itoa(sz.Conns), "-hold", d(sz.Hold)}, common...),
+		Targets: []string{ours, node}, // the raw server speaks WebSocket only
+		Metrics: memMetrics("polling memory / session (Node = 1)"),
 		Timeout: bound(0),
 		MemPID:  true,
 	})

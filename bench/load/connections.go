@@ -34,8 +34,9 @@ func (idle) onFrame(*wsClient, []byte) {}
 // idleConn is dialMany's handler maker of idle connections.
 func idleConn(int) frameHandler { return idle{} }
 
-// runConnections opens n idle connections (Socket.IO: connected to "/"),
-// dialConc at a time, reports the connect rate, prints a ready line on
+// runConnections opens n idle connections (Socket.IO: connected to "/";
+// polling-connections: Socket.IO clients over HTTP long-polling, each with
+// a GET pending), dialConc at a time, reports the connect rate, prints a ready line on
 // stderr once all are up, holds them for -hold and closes them. With
 // -server-pid, it reads the server's VmRSS before, once all are up, and at
 // the end of the hold.
@@ -57,14 +58,45 @@ func runConnections(ctx context.Context, g *gen) (any, error) {
 	res.RSSBeforeBytes = rss()
 	var h hist
 	cpu := markCPU()
-	d := g.dialMany(ctx, o.n, o.dialConc, idleConn, &h, -1, time.Time{})
+	// open returns whether connection i is still open.
+	var (
+		ok, failed int
+		firstErr   error
+		elapsed    time.Duration
+		open       func(i int) bool
+	)
+	if o.scenario == "polling-connections" {
+		d := g.pollMany(ctx, o.n, o.dialConc, &h)
+		defer closePolls(d.clients)
+		for _, p := range d.clients {
+			if p != nil {
+				go p.idle()
+			}
+		}
+		ok, failed, firstErr, elapsed = d.ok, d.failed, d.firstErr, d.elapsed
+		open = func(i int) bool {
+			if d.clients[i] == nil {
+				return false
+			}
+			select {
+			case <-d.clients[i].pollDone:
+				return false
+			default:
+				return true
+			}
+		}
+	} else {
+		d := g.dialMany(ctx, o.n, o.dialConc, idleConn, &h, -1, time.Time{})
+		defer closeAll(d.clients)
+		ok, failed, firstErr, elapsed = d.ok, d.failed, d.firstErr, d.elapsed
+		open = func(i int) bool { return d.clients[i] != nil && !d.clients[i].closed.Load() }
+	}
 	g.measure(cpu)
-	defer closeAll(d.clients)
-	res.Connections, res.Failed, res.FirstError = d.ok, d.failed, errString(d.firstErr)
-	res.ConnectS = secs(d.elapsed)
-	res.ConnectRate = perSec(float64(d.ok), d.elapsed)
+	res.Connections, res.Failed, res.FirstError = ok, failed, errString(firstErr)
+	res.ConnectS = secs(elapsed)
+	res.ConnectRate = perSec(float64(ok), elapsed)
 	res.Handshake = h.summary()
-	g.logf("ready: %d connections up (%d failed) in %.3fs, holding %s", d.ok, d.failed, d.elapsed.Seconds(), o.hold)
+	g.logf("ready: %d connections up (%d failed) in %.3fs, holding %s", ok, failed, elapsed.Seconds(), o.hold)
 
 	res.RSSUpBytes = rss()
 	last := res.RSSUpBytes
@@ -75,16 +107,16 @@ func runConnections(ctx context.Context, g *gen) (any, error) {
 		res.RSSHeldBytes = rss()
 		last = res.RSSHeldBytes
 	}
-	for _, c := range d.clients {
-		if c != nil && !c.closed.Load() {
+	for i := range o.n {
+		if open(i) {
 			res.OpenAfterHold++
 		}
 	}
-	if o.serverPID > 0 && d.ok > 0 && last > 0 && res.RSSBeforeBytes > 0 {
-		res.RSSBytesPerConn = round3((float64(last) - float64(res.RSSBeforeBytes)) / float64(d.ok))
+	if o.serverPID > 0 && ok > 0 && last > 0 && res.RSSBeforeBytes > 0 {
+		res.RSSBytesPerConn = round3((float64(last) - float64(res.RSSBeforeBytes)) / float64(ok))
 	}
-	if d.ok == 0 {
-		return res, fmt.Errorf("no connection could be opened: %v", d.firstErr)
+	if ok == 0 {
+		return res, fmt.Errorf("no connection could be opened: %v", firstErr)
 	}
 	return res, ctx.Err()
 }

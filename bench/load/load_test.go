@@ -24,7 +24,13 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 // newContractServer is the benchmark contract of bench/server (siobench),
 // in process.
 func newContractServer() *socketio.Server {
-	io := socketio.NewServer(&socketio.ServerOptions{Logger: slog.New(slog.DiscardHandler)})
+	return newContractServerWith(&socketio.ServerOptions{})
+}
+
+// newContractServerWith is newContractServer with opts (its Logger is set).
+func newContractServerWith(opts *socketio.ServerOptions) *socketio.Server {
+	opts.Logger = slog.New(slog.DiscardHandler)
+	io := socketio.NewServer(opts)
 	io.OnConnection(func(s *socketio.Socket) {
 		s.On("echo", func(e *socketio.Event) {
 			_ = e.Ack().Send(e.Args.Values()...)
@@ -60,13 +66,14 @@ var (
 	cpuKeys     = []string{"user_s", "sys_s", "wall_s", "cores"}
 	latencyKeys = []string{"count", "mean_ms", "p50_ms", "p90_ms", "p99_ms", "p999_ms", "max_ms"}
 	resultKeys  = map[string][]string{
-		"connections":  {"connections", "failed", "first_error", "connect_s", "connect_rate", "handshake_latency", "held_s", "open_after_hold", "rss_before_bytes", "rss_up_bytes", "rss_held_bytes", "rss_bytes_per_conn", "rss_error"},
-		"echo":         {"clients", "failed", "first_error", "acks", "measured_s", "acks_per_s", "latency", "bad_acks", "errors", "unfinished"},
-		"polling-echo": {"clients", "failed", "first_error", "acks", "measured_s", "acks_per_s", "latency", "bad_acks", "errors", "unfinished"},
-		"fanout":       {"mode", "receivers", "failed", "first_error", "broadcasts_sent", "broadcasts_measured", "measured_s", "broadcasts_per_s", "deliveries", "deliveries_expected", "deliveries_per_s", "latency", "lost", "duplicated", "out_of_order", "malformed", "sender_lag_max_ms", "stalled", "drain_s"},
-		"storm":        {"clients", "failed", "first_error", "initial_connect_s", "reconnect_concurrency", "reconnected", "reconnect_failed", "reconnect_first_error", "retries", "drop_s", "reconnect_s", "reconnect_rate", "reconnect_latency"},
+		"connections":         {"connections", "failed", "first_error", "connect_s", "connect_rate", "handshake_latency", "held_s", "open_after_hold", "rss_before_bytes", "rss_up_bytes", "rss_held_bytes", "rss_bytes_per_conn", "rss_error"},
+		"echo":                {"clients", "failed", "first_error", "acks", "measured_s", "acks_per_s", "latency", "bad_acks", "errors", "unfinished"},
+		"polling-echo":        {"clients", "failed", "first_error", "acks", "measured_s", "acks_per_s", "latency", "bad_acks", "errors", "unfinished"},
+		"polling-connections": {"connections", "failed", "first_error", "connect_s", "connect_rate", "handshake_latency", "held_s", "open_after_hold", "rss_before_bytes", "rss_up_bytes", "rss_held_bytes", "rss_bytes_per_conn", "rss_error"},
+		"fanout":              {"mode", "receivers", "failed", "first_error", "broadcasts_sent", "broadcasts_measured", "measured_s", "broadcasts_per_s", "deliveries", "deliveries_expected", "deliveries_per_s", "latency", "lost", "duplicated", "out_of_order", "malformed", "sender_lag_max_ms", "stalled", "drain_s"},
+		"storm":               {"clients", "failed", "first_error", "initial_connect_s", "reconnect_concurrency", "reconnected", "reconnect_failed", "reconnect_first_error", "retries", "drop_s", "reconnect_s", "reconnect_rate", "reconnect_latency"},
 	}
-	latencyOf = map[string]string{"connections": "handshake_latency", "echo": "latency", "polling-echo": "latency", "fanout": "latency", "storm": "reconnect_latency"}
+	latencyOf = map[string]string{"connections": "handshake_latency", "polling-connections": "handshake_latency", "echo": "latency", "polling-echo": "latency", "fanout": "latency", "storm": "reconnect_latency"}
 )
 
 func hasKeys(t *testing.T, what string, m map[string]any, keys []string) {
@@ -190,6 +197,31 @@ func TestScenariosSocketIO(t *testing.T) {
 	checkScenarios(t, "sio", ts.URL)
 }
 
+// TestPollingConnectionsHeld holds idle polling sessions for longer than
+// a ping interval and timeout: the generator answers the pings, so none is
+// lost (unanswered, every session would end after 1.7 s).
+func TestPollingConnectionsHeld(t *testing.T) {
+	opts := &socketio.ServerOptions{}
+	opts.PingInterval, opts.PingTimeout = 200*time.Millisecond, 1500*time.Millisecond
+	sio := newContractServerWith(opts)
+	mux := http.NewServeMux()
+	mux.Handle(sio.Path(), sio)
+	ts := httptest.NewServer(mux)
+	defer ts.Close()
+	defer func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = sio.Shutdown(ctx)
+	}()
+	rep := runLoad(t, "-target", ts.URL, "-scenario", "polling-connections", "-n", "8", "-dial-concurrency", "3", "-hold", "2500ms", "-server-pid", strconv.Itoa(os.Getpid()))
+	if rep["transport"] != "polling" || num(t, rep, "connections") != 8 || num(t, rep, "failed") != 0 || num(t, rep, "open_after_hold") != 8 {
+		t.Errorf("results: %v", rep)
+	}
+	if num(t, rep, "rss_held_bytes") == 0 {
+		t.Errorf("no RSS read: %v", rep["results"])
+	}
+}
+
 func TestScenariosRaw(t *testing.T) {
 	for _, mode := range []string{rawsrv.FanoutPrepared, rawsrv.FanoutCopy} {
 		t.Run(mode, func(t *testing.T) {
@@ -209,6 +241,7 @@ func TestSetup(t *testing.T) {
 	}{
 		{[]string{"-scenario", "nope"}, "-scenario"},
 		{[]string{"-proto", "raw", "-scenario", "polling-echo"}, "needs -proto sio"},
+		{[]string{"-proto", "raw", "-scenario", "polling-connections"}, "needs -proto sio"},
 		{[]string{"-proto", "nope"}, "-proto"},
 		{[]string{"-target", "https://127.0.0.1:1"}, "TLS"},
 		{[]string{"-scenario", "fanout", "-rate", "0", "-window", "0"}, "-window"},

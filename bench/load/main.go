@@ -144,11 +144,12 @@ func (g *gen) logf(format string, args ...any) {
 }
 
 var scenarios = map[string]func(context.Context, *gen) (any, error){
-	"connections":  runConnections,
-	"echo":         runEcho,
-	"fanout":       runFanout,
-	"polling-echo": runPollingEcho,
-	"storm":        runStorm,
+	"connections":         runConnections,
+	"echo":                runEcho,
+	"fanout":              runFanout,
+	"polling-echo":        runPollingEcho,
+	"polling-connections": runConnections,
+	"storm":               runStorm,
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -156,7 +157,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fset := flag.NewFlagSet("sioload", flag.ContinueOnError)
 	fset.SetOutput(stderr)
 	var o options
-	fset.StringVar(&o.scenario, "scenario", "echo", "what to run: connections, echo, fanout, polling-echo or storm")
+	fset.StringVar(&o.scenario, "scenario", "echo", "what to run: connections, echo, fanout, polling-echo, polling-connections or storm")
 	fset.StringVar(&o.proto, "proto", "sio", "protocol: sio (Socket.IO v5 over Engine.IO v4) or raw (bench/raw's framing over plain WebSocket)")
 	fset.StringVar(&o.target, "target", "", "server `URL` (http, https, ws or wss); default http://127.0.0.1:3000, with -proto raw ws://127.0.0.1:3002/")
 	fset.StringVar(&o.path, "path", "/socket.io/", "Socket.IO server path (-proto sio)")
@@ -227,19 +228,19 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 func (g *gen) setup(rep *Report) error {
 	o := &g.opts
 	if _, ok := scenarios[o.scenario]; !ok {
-		return fmt.Errorf("-scenario %q: want connections, echo, fanout, polling-echo or storm", o.scenario)
+		return fmt.Errorf("-scenario %q: want connections, echo, fanout, polling-echo, polling-connections or storm", o.scenario)
 	}
 	switch o.proto {
 	case "sio":
 	case "raw":
 		g.raw = true
-		if o.scenario == "polling-echo" {
-			return errors.New("-scenario polling-echo needs -proto sio (the raw server speaks WebSocket only)")
+		if strings.HasPrefix(o.scenario, "polling-") {
+			return fmt.Errorf("-scenario %s needs -proto sio (the raw server speaks WebSocket only)", o.scenario)
 		}
 	default:
 		return fmt.Errorf("-proto %q: want sio or raw", o.proto)
 	}
-	if o.scenario == "polling-echo" {
+	if strings.HasPrefix(o.scenario, "polling-") {
 		rep.Transport = "polling"
 	}
 	if o.target == "" {
@@ -254,7 +255,7 @@ func (g *gen) setup(rep *Report) error {
 	}
 	if o.n == 0 {
 		switch o.scenario {
-		case "connections":
+		case "connections", "polling-connections":
 			o.n = 10000
 		case "fanout":
 			o.n = 100
@@ -284,10 +285,16 @@ func (g *gen) setup(rep *Report) error {
 	if o.scenario == "fanout" && o.rate == 0 && o.window < 1 {
 		return errors.New("-window must be at least 1 with -rate 0")
 	}
-	if o.scenario != "connections" && (o.serverPID != 0 || o.hold != 0) {
-		g.warn("-server-pid and -hold apply to the connections scenario only")
+	memScenario := o.scenario == "connections" || o.scenario == "polling-connections"
+	if !memScenario && (o.serverPID != 0 || o.hold != 0) {
+		g.warn("-server-pid and -hold apply to the connections and polling-connections scenarios only")
 	}
 	rep.Params.NRequested = o.n
+
+	g.dialConcSet = o.dialConc > 0
+	if !g.dialConcSet {
+		o.dialConc = 100
+	}
 
 	// Every connection is a file: stay within the limit, with room for the
 	// rest of the process.
@@ -297,6 +304,11 @@ func (g *gen) setup(rep *Report) error {
 	if limit > spare {
 		max := int(limit - spare)
 		switch {
+		case o.scenario == "polling-connections" && o.n+o.dialConc > max:
+			// One socket per client (its pending GET), and one more
+			// for each POST in flight.
+			g.warn("-n %d (+%d in flight) is over the open-file limit %d (ulimit -n) less %d spare: clamped to %d", o.n, o.dialConc, limit, spare, max-o.dialConc)
+			o.n = max - o.dialConc
 		case o.scenario == "polling-echo" && 2*o.c > max:
 			g.warn("-c %d needs %d sockets (two per polling client), over the open-file limit %d (ulimit -n) less %d spare: clamped to -c %d", o.c, 2*o.c, limit, spare, max/2)
 			o.c = max / 2
@@ -311,10 +323,6 @@ func (g *gen) setup(rep *Report) error {
 			o.n = max
 		}
 	}
-	g.dialConcSet = o.dialConc > 0
-	if !g.dialConcSet {
-		o.dialConc = 100
-	}
 	g.codec = newCodec(g.raw, o.payload, o.room)
 
 	// The parameters the scenario uses; the others stay 0 (or "").
@@ -322,7 +330,7 @@ func (g *gen) setup(rep *Report) error {
 	p.DialConcurrency = o.dialConc
 	p.TimeoutS = secs(o.timeout)
 	switch o.scenario {
-	case "connections":
+	case "connections", "polling-connections":
 		p.N = o.n
 		p.HoldS, p.ServerPID = secs(o.hold), o.serverPID
 	case "storm":

@@ -100,6 +100,88 @@ func (g *gen) pollConnect(ctx context.Context) (*pollClient, error) {
 	return p, nil
 }
 
+// pollDial is what pollMany did.
+type pollDial struct {
+	clients  []*pollClient // by index; nil where the client failed
+	ok       int
+	failed   int
+	firstErr error
+	elapsed  time.Duration // from the first connection to the last outcome
+}
+
+// pollMany connects n polling clients, conc at a time, recording each
+// one's connection time (handshake and namespace CONNECT) in h when h is
+// not nil.
+func (g *gen) pollMany(ctx context.Context, n, conc int, h *hist) *pollDial {
+	res := &pollDial{clients: make([]*pollClient, n)}
+	var (
+		mu   sync.Mutex
+		wg   sync.WaitGroup
+		next = make(chan int)
+	)
+	start := time.Now()
+	for range min(conc, n) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				began := g.now()
+				p, err := g.pollConnect(ctx)
+				if h != nil && err == nil {
+					h.record(g.now() - began)
+				}
+				mu.Lock()
+				if err != nil {
+					res.failed++
+					if res.firstErr == nil {
+						res.firstErr = err
+					}
+				} else {
+					res.clients[i] = p
+					res.ok++
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	for i := range n {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	res.elapsed = time.Since(start)
+	return res
+}
+
+// closePolls closes every client of ps, all at once.
+func closePolls(ps []*pollClient) {
+	var wg sync.WaitGroup
+	for _, p := range ps {
+		if p != nil {
+			wg.Add(1)
+			go func() { defer wg.Done(); p.close() }()
+		}
+	}
+	wg.Wait()
+}
+
+// idle keeps an idle client's session open: it answers the server's pings
+// until the session ends. The connection of each POST is then closed, so
+// that the client holds one socket: its pending GET.
+func (p *pollClient) idle() {
+	p.tr.CloseIdleConnections()
+	var buf bytes.Buffer // close may post at the same time, with postBuf
+	for {
+		select {
+		case <-p.pings:
+			_, _ = p.do(p.ctx, p.postc, http.MethodPost, p.url, pollPong, &buf)
+			p.tr.CloseIdleConnections()
+		case <-p.pollDone:
+			return
+		}
+	}
+}
+
 // do sends one request and reads the whole answer into buf.
 func (p *pollClient) do(ctx context.Context, hc *http.Client, method, u string, body []byte, buf *bytes.Buffer) ([]byte, error) {
 	var rd io.Reader
@@ -257,47 +339,10 @@ func (p *pollClient) echoLoop(r *echoRun) {
 func runPollingEcho(ctx context.Context, g *gen) (any, error) {
 	o := g.opts
 	res := &EchoResult{}
-	clients := make([]*pollClient, o.c)
-	var (
-		mu   sync.Mutex
-		wg   sync.WaitGroup
-		next = make(chan int)
-	)
-	for w := 0; w < min(o.dialConc, o.c); w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range next {
-				p, err := g.pollConnect(ctx)
-				mu.Lock()
-				if err != nil {
-					res.Failed++
-					if res.FirstError == "" {
-						res.FirstError = err.Error()
-					}
-				} else {
-					clients[i] = p
-					res.Clients++
-				}
-				mu.Unlock()
-			}
-		}()
-	}
-	for i := range clients {
-		next <- i
-	}
-	close(next)
-	wg.Wait()
-	defer func() {
-		var cw sync.WaitGroup
-		for _, p := range clients {
-			if p != nil {
-				cw.Add(1)
-				go func() { defer cw.Done(); p.close() }()
-			}
-		}
-		cw.Wait()
-	}()
+	pd := g.pollMany(ctx, o.c, o.dialConc, nil)
+	clients := pd.clients
+	res.Clients, res.Failed, res.FirstError = pd.ok, pd.failed, errString(pd.firstErr)
+	defer closePolls(clients)
 	if res.Clients == 0 {
 		return res, fmt.Errorf("no client could connect: %s", res.FirstError)
 	}
