@@ -183,18 +183,24 @@ func checkScenarios(t *testing.T, proto, target string) {
 	}
 }
 
-func TestScenariosSocketIO(t *testing.T) {
-	sio := newContractServer()
+// serveContract serves sio on a test server for the test's duration and
+// returns its URL.
+func serveContract(t *testing.T, sio *socketio.Server) string {
+	t.Helper()
 	mux := http.NewServeMux()
 	mux.Handle(sio.Path(), sio)
 	ts := httptest.NewServer(mux)
-	defer ts.Close()
-	defer func() {
+	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		_ = sio.Shutdown(ctx)
-	}()
-	checkScenarios(t, "sio", ts.URL)
+		ts.Close()
+	})
+	return ts.URL
+}
+
+func TestScenariosSocketIO(t *testing.T) {
+	checkScenarios(t, "sio", serveContract(t, newContractServer()))
 }
 
 // TestPollingConnectionsHeld holds idle polling sessions for longer than
@@ -203,17 +209,8 @@ func TestScenariosSocketIO(t *testing.T) {
 func TestPollingConnectionsHeld(t *testing.T) {
 	opts := &socketio.ServerOptions{}
 	opts.PingInterval, opts.PingTimeout = 200*time.Millisecond, 1500*time.Millisecond
-	sio := newContractServerWith(opts)
-	mux := http.NewServeMux()
-	mux.Handle(sio.Path(), sio)
-	ts := httptest.NewServer(mux)
-	defer ts.Close()
-	defer func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = sio.Shutdown(ctx)
-	}()
-	rep := runLoad(t, "-target", ts.URL, "-scenario", "polling-connections", "-n", "8", "-dial-concurrency", "3", "-hold", "2500ms", "-server-pid", strconv.Itoa(os.Getpid()))
+	url := serveContract(t, newContractServerWith(opts))
+	rep := runLoad(t, "-target", url, "-scenario", "polling-connections", "-n", "8", "-dial-concurrency", "3", "-hold", "2500ms", "-server-pid", strconv.Itoa(os.Getpid()))
 	if rep["transport"] != "polling" || num(t, rep, "connections") != 8 || num(t, rep, "failed") != 0 || num(t, rep, "open_after_hold") != 8 {
 		t.Errorf("results: %v", rep)
 	}
