@@ -131,22 +131,22 @@ func scenarios(sz sizes) []scenario {
 		return 2*(sz.Duration+sz.Warmup+sz.Drain+sz.Hold) + extra + sz.RunTimeout
 	}
 	var out []scenario
-	memMetrics := func(plot string) []metric {
+	// memMetrics are the metrics of an idle-connections scenario, the
+	// first two plotted under these labels ("": not plotted).
+	memMetrics := func(memPlot, ratePlot string) []metric {
 		return []metric{
-			{Key: "mem", Path: "rss_bytes_per_conn", Name: "server memory per connection", Unit: "KiB", Scale: 1.0 / 1024, Plot: plot},
-			{Key: "rate", Path: "connect_rate", Name: "connect rate", Unit: "conn/s", Higher: true},
+			{Key: "mem", Path: "rss_bytes_per_conn", Name: "server memory per connection", Unit: "KiB", Scale: 1.0 / 1024, Plot: memPlot},
+			{Key: "rate", Path: "connect_rate", Name: "connect rate", Unit: "conn/s", Higher: true, Plot: ratePlot},
 			{Key: "hs99", Path: "handshake_latency.p99_ms", Name: "handshake p99", Unit: "ms"},
 			{Key: "rss", Path: "rss_held_bytes", Name: "server RSS with N open", Unit: "MiB", Scale: 1.0 / (1 << 20)},
 		}
 	}
-	ws := memMetrics("memory / conn (lower is better)")
-	ws[1].Plot = "connect rate"
 	out = append(out, scenario{
 		Key: "connections", Group: "connections",
 		Title:   fmt.Sprintf("idle WebSocket connections, N=%s", thousands(sz.Conns)),
 		Args:    append([]string{"-scenario", "connections", "-n", strconv.Itoa(sz.Conns), "-hold", d(sz.Hold)}, common...),
 		Targets: []string{ours, node, raw},
-		Metrics: ws,
+		Metrics: memMetrics("memory / conn (lower is better)", "connect rate"),
 		Timeout: bound(0),
 		MemPID:  true,
 	}, scenario{
@@ -154,7 +154,7 @@ func scenarios(sz sizes) []scenario {
 		Title:   fmt.Sprintf("idle HTTP long-polling sessions (a GET pending each), N=%s", thousands(sz.Conns)),
 		Args:    append([]string{"-scenario", "polling-connections", "-n", strconv.Itoa(sz.Conns), "-hold", d(sz.Hold)}, common...),
 		Targets: []string{ours, node}, // the raw server speaks WebSocket only
-		Metrics: memMetrics("polling memory / session (Node = 1)"),
+		Metrics: memMetrics("polling memory / session (Node = 1)", ""),
 		Timeout: bound(0),
 		MemPID:  true,
 	})

@@ -58,13 +58,7 @@ func runConnections(ctx context.Context, g *gen) (any, error) {
 	res.RSSBeforeBytes = rss()
 	var h hist
 	cpu := markCPU()
-	// open returns whether connection i is still open.
-	var (
-		ok, failed int
-		firstErr   error
-		elapsed    time.Duration
-		open       func(i int) bool
-	)
+	var held heldConns
 	if o.scenario == "polling-connections" {
 		d := g.pollMany(ctx, o.n, o.dialConc, &h)
 		defer closePolls(d.clients)
@@ -73,30 +67,19 @@ func runConnections(ctx context.Context, g *gen) (any, error) {
 				go p.idle()
 			}
 		}
-		ok, failed, firstErr, elapsed = d.ok, d.failed, d.firstErr, d.elapsed
-		open = func(i int) bool {
-			if d.clients[i] == nil {
-				return false
-			}
-			select {
-			case <-d.clients[i].pollDone:
-				return false
-			default:
-				return true
-			}
-		}
+		held = hold(d)
 	} else {
 		d := g.dialMany(ctx, o.n, o.dialConc, idleConn, &h, -1, time.Time{})
 		defer closeAll(d.clients)
-		ok, failed, firstErr, elapsed = d.ok, d.failed, d.firstErr, d.elapsed
-		open = func(i int) bool { return d.clients[i] != nil && !d.clients[i].closed.Load() }
+		held = hold(d)
 	}
 	g.measure(cpu)
-	res.Connections, res.Failed, res.FirstError = ok, failed, errString(firstErr)
-	res.ConnectS = secs(elapsed)
-	res.ConnectRate = perSec(float64(ok), elapsed)
+	ok := held.ok
+	res.Connections, res.Failed, res.FirstError = ok, held.failed, errString(held.firstErr)
+	res.ConnectS = secs(held.elapsed)
+	res.ConnectRate = perSec(float64(ok), held.elapsed)
 	res.Handshake = h.summary()
-	g.logf("ready: %d connections up (%d failed) in %.3fs, holding %s", ok, failed, elapsed.Seconds(), o.hold)
+	g.logf("ready: %d connections up (%d failed) in %.3fs, holding %s", ok, held.failed, held.elapsed.Seconds(), o.hold)
 
 	res.RSSUpBytes = rss()
 	last := res.RSSUpBytes
@@ -107,16 +90,32 @@ func runConnections(ctx context.Context, g *gen) (any, error) {
 		res.RSSHeldBytes = rss()
 		last = res.RSSHeldBytes
 	}
-	for i := range o.n {
-		if open(i) {
-			res.OpenAfterHold++
-		}
-	}
+	res.OpenAfterHold = held.open()
 	if o.serverPID > 0 && ok > 0 && last > 0 && res.RSSBeforeBytes > 0 {
 		res.RSSBytesPerConn = round3((float64(last) - float64(res.RSSBeforeBytes)) / float64(ok))
 	}
 	if ok == 0 {
-		return res, fmt.Errorf("no connection could be opened: %v", firstErr)
+		return res, fmt.Errorf("no connection could be opened: %v", held.firstErr)
 	}
 	return res, ctx.Err()
+}
+
+// heldConns is what runConnections needs of the connections it holds,
+// WebSocket or polling.
+type heldConns struct {
+	dialStats
+	open func() int // how many are still open
+}
+
+// hold is heldConns of d.
+func hold[C interface{ isOpen() bool }](d *dialResult[C]) heldConns {
+	return heldConns{dialStats: d.dialStats, open: func() int {
+		n := 0
+		for _, c := range d.clients {
+			if c.isOpen() {
+				n++
+			}
+		}
+		return n
+	}}
 }

@@ -9,9 +9,14 @@ import (
 	"github.com/go-sio/socketio/bench/internal/cli"
 )
 
-// dialResult is what dialMany did.
-type dialResult struct {
-	clients  []*wsClient // by index; nil where the connection failed
+// dialResult is what dialMany or dialEach did.
+type dialResult[C any] struct {
+	clients []C // by index; nil where the connection failed
+	dialStats
+}
+
+// dialStats are the counts of a dialResult.
+type dialStats struct {
 	ok       int
 	failed   int
 	retries  int64
@@ -24,8 +29,13 @@ type dialResult struct {
 // its own dial when from is negative) is recorded in h when h is not nil. A
 // failed connection is tried again, after a short backoff, until retryUntil
 // (no retry when it is zero).
-func (g *gen) dialMany(ctx context.Context, n, conc int, mk func(i int) frameHandler, h *hist, from int64, retryUntil time.Time) *dialResult {
-	res := &dialResult{clients: make([]*wsClient, n)}
+func (g *gen) dialMany(ctx context.Context, n, conc int, mk func(i int) frameHandler, h *hist, from int64, retryUntil time.Time) *dialResult[*wsClient] {
+	return dialEach(ctx, g, n, conc, func(ctx context.Context, i int) (*wsClient, error) { return g.dial(ctx, mk(i)) }, h, from, retryUntil)
+}
+
+// dialEach is dialMany for any kind of client, dial opening client i.
+func dialEach[C any](ctx context.Context, g *gen, n, conc int, dial func(ctx context.Context, i int) (C, error), h *hist, from int64, retryUntil time.Time) *dialResult[C] {
+	res := &dialResult[C]{clients: make([]C, n)}
 	if conc > n {
 		conc = n
 	}
@@ -40,7 +50,7 @@ func (g *gen) dialMany(ctx context.Context, n, conc int, mk func(i int) frameHan
 	dialOne := func(i int) {
 		for backoff := 20 * time.Millisecond; ; backoff = min(2*backoff, time.Second) {
 			began := g.now()
-			c, err := g.dial(ctx, mk(i))
+			c, err := dial(ctx, i)
 			if err == nil {
 				if h != nil {
 					if from >= 0 {

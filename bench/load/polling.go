@@ -100,57 +100,25 @@ func (g *gen) pollConnect(ctx context.Context) (*pollClient, error) {
 	return p, nil
 }
 
-// pollDial is what pollMany did.
-type pollDial struct {
-	clients  []*pollClient // by index; nil where the client failed
-	ok       int
-	failed   int
-	firstErr error
-	elapsed  time.Duration // from the first connection to the last outcome
-}
-
 // pollMany connects n polling clients, conc at a time, recording each
 // one's connection time (handshake and namespace CONNECT) in h when h is
 // not nil.
-func (g *gen) pollMany(ctx context.Context, n, conc int, h *hist) *pollDial {
-	res := &pollDial{clients: make([]*pollClient, n)}
-	var (
-		mu   sync.Mutex
-		wg   sync.WaitGroup
-		next = make(chan int)
-	)
-	start := time.Now()
-	for range min(conc, n) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range next {
-				began := g.now()
-				p, err := g.pollConnect(ctx)
-				if h != nil && err == nil {
-					h.record(g.now() - began)
-				}
-				mu.Lock()
-				if err != nil {
-					res.failed++
-					if res.firstErr == nil {
-						res.firstErr = err
-					}
-				} else {
-					res.clients[i] = p
-					res.ok++
-				}
-				mu.Unlock()
-			}
-		}()
+func (g *gen) pollMany(ctx context.Context, n, conc int, h *hist) *dialResult[*pollClient] {
+	return dialEach(ctx, g, n, conc, func(ctx context.Context, _ int) (*pollClient, error) { return g.pollConnect(ctx) }, h, -1, time.Time{})
+}
+
+// isOpen reports whether p (nil: a failed connection) still has its
+// session.
+func (p *pollClient) isOpen() bool {
+	if p == nil {
+		return false
 	}
-	for i := range n {
-		next <- i
+	select {
+	case <-p.pollDone:
+		return false
+	default:
+		return true
 	}
-	close(next)
-	wg.Wait()
-	res.elapsed = time.Since(start)
-	return res
 }
 
 // closePolls closes every client of ps, all at once.

@@ -216,3 +216,6 @@ func (silentLogger) Error(...any) {}
 
 // netDialer is the TCP dialer of every connection.
 func netDialer() *net.Dialer { return &net.Dialer{KeepAlive: -1} }
+
+// isOpen reports whether c (nil: a failed dial) is connected.
+func (c *wsClient) isOpen() bool { return c != nil && !c.closed.Load() }
