@@ -158,8 +158,9 @@ func (e *HandshakeError) Error() string {
 	return fmt.Sprintf("engineio: %s handshake refused: HTTP %d: %q", e.Transport, e.Status, e.Message)
 }
 
-// maxRefusalBody is how much of a refused request's body the client reads:
-// an error body is a short JSON object, anything longer is cut.
+// maxRefusalBody is how much the client reads of a body that carries no
+// packets (a refusal, a POST's "ok"): an error body is a short JSON
+// object, anything longer is cut.
 const maxRefusalBody = 4096
 
 // newHandshakeError reads the engine.io error out of a refusal's body.
