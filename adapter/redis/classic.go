@@ -361,19 +361,21 @@ func (a *ClassicAdapter) publishValue(channel string, v any, binary bool) {
 
 // Broadcast publishes p to the other nodes (unless Local) on the channel
 // of the namespace, or of the room when it targets exactly one, then
-// sends it to the local sockets. Publishing never blocks: Redis errors
-// are logged and local delivery goes on.
+// sends it to the local sockets. Publishing never blocks: Redis errors,
+// and a packet MessagePack cannot hold, are logged and local delivery goes
+// on (as the cluster adapters do).
 func (a *ClassicAdapter) Broadcast(p *parser.Packet, opts adapter.BroadcastOptions) error {
 	if !opts.Flags.Local {
 		b, err := classicEncodeBroadcast(a.uid, p, a.nsp.Name(), opts)
 		if err != nil {
-			return fmt.Errorf("socketio: redis: broadcast: %w", err)
+			a.f.cfg.log.Warn("socketio: redis message not encodable", "nsp", a.nsp.Name(), "err", err)
+		} else {
+			channel := a.channel
+			if rooms := classicUnique(opts.Rooms); len(rooms) == 1 {
+				channel += rooms[0] + "#"
+			}
+			a.publish(channel, b)
 		}
-		channel := a.channel
-		if rooms := classicUnique(opts.Rooms); len(rooms) == 1 {
-			channel += rooms[0] + "#"
-		}
-		a.publish(channel, b)
 	}
 	return a.Memory.Broadcast(p, opts)
 }
