@@ -21,7 +21,6 @@ import (
 	"github.com/go-sio/socketio/adapter"
 	"github.com/go-sio/socketio/adapter/redis"
 	"github.com/go-sio/socketio/adapter/redis/internal/redistest"
-	"github.com/go-sio/socketio/parser"
 )
 
 // TestMain fails the run when a goroutine survives the tests: adapters,
@@ -239,27 +238,6 @@ func TestClassicBroadcast(t *testing.T) {
 		_ = s.To("room1").Emit("bcr")
 		expect(t, nsB, "bcr", all, a, d)
 	})
-}
-
-// TestClassicBroadcastNotEncodable: a packet MessagePack cannot hold (a
-// JSON number beyond float64) reaches the local sockets, the failure is
-// logged, and the next broadcast crosses nodes as usual.
-func TestClassicBroadcastNotEncodable(t *testing.T) {
-	logs := &logRecorder{}
-	_, nodes := cluster(t, 2, &redis.Options{Logger: slog.New(logs)}, nil)
-	a := nodes[0].connect(t, "/", "a", "")
-	b := nodes[1].connect(t, "/", "b", "")
-	all := []*peer{a, b}
-	nsA := nodes[0].srv.Of("/")
-	if err := nsA.Emit("huge", parser.NewRaw(parser.Default, []byte("1E700"), nil)); err != nil {
-		t.Fatalf("Emit: %v", err)
-	}
-	expect(t, nsA, "huge", all, a)
-	if !logs.has("WARN socketio: redis message not encodable") {
-		t.Errorf("no warning logged: %v", logs.records)
-	}
-	_ = nsA.Emit("after")
-	expect(t, nsA, "after", all, a, b)
 }
 
 func TestClassicBroadcastWithAck(t *testing.T) {

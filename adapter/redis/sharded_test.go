@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"slices"
 	"strings"
@@ -55,6 +56,55 @@ func busCluster(t *testing.T, count int, mk busFactory, opts func(*socketio.Serv
 	return startCluster(t, count, func(rs *redistest.Server, name string) *node {
 		return startBusNode(t, rs, name, mk, opts, nil)
 	})
+}
+
+// TestBroadcastHugeNumber: a JSON number beyond float64 in a broadcast.
+// The classic adapter's messages are MessagePack, which cannot hold it:
+// the failure is logged and the packet reaches the local sockets only.
+// The sharded and streams adapters send a packet without binary data as
+// JSON, as written: it reaches both nodes. Either way the next broadcast
+// crosses nodes as usual.
+func TestBroadcastHugeNumber(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		start   func(t *testing.T, log *slog.Logger) []*node
+		warning string // "": relayed
+	}{
+		{"classic", func(t *testing.T, log *slog.Logger) []*node {
+			_, nodes := cluster(t, 2, &redis.Options{Logger: log}, nil)
+			return nodes
+		}, "WARN socketio: redis message not encodable"},
+		{"sharded", func(t *testing.T, log *slog.Logger) []*node {
+			_, nodes := busCluster(t, 2, shardedMaker(&redis.ShardedOptions{Logger: log}), nil)
+			return nodes
+		}, ""},
+		{"streams", func(t *testing.T, log *slog.Logger) []*node {
+			_, nodes := busCluster(t, 2, streamsMaker(&redis.StreamsOptions{Logger: log}), nil)
+			return nodes
+		}, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			logs := &logRecorder{}
+			nodes := tc.start(t, slog.New(logs))
+			a := nodes[0].connect(t, "/", "a", "")
+			b := nodes[1].connect(t, "/", "b", "")
+			all := []*peer{a, b}
+			nsA := nodes[0].srv.Of("/")
+			if err := nsA.Emit("huge", parser.NewRaw(parser.Default, []byte("1E700"), nil)); err != nil {
+				t.Fatalf("Emit: %v", err)
+			}
+			if tc.warning != "" {
+				expect(t, nsA, "huge", all, a)
+				if !logs.has(tc.warning) {
+					t.Errorf("no %q logged: %v", tc.warning, logs.records)
+				}
+			} else {
+				expect(t, nsA, "huge", all, a, b)
+			}
+			_ = nsA.Emit("after")
+			expect(t, nsA, "after", all, a, b)
+		})
+	}
 }
 
 // --- the sharded adapter ----------------------------------------------------------
