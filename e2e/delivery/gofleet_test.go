@@ -93,6 +93,7 @@ func newGoFleet(t tb, url string, n, perEach int, opts clientOpts, tl *timeline)
 				ReconnectionDelay:    reconnectionDelay,
 				ReconnectionDelayMax: reconnectionDelayMax,
 				Timeout:              connectTimeout,
+				AutoConnect:          client.Bool(false), // the handlers first
 			},
 			SocketOptions: client.SocketOptions{
 				Auth:       map[string]any{"name": c.name},
@@ -135,6 +136,7 @@ func newGoFleet(t tb, url string, n, perEach int, opts clientOpts, tl *timeline)
 			tl.add(c.name, "client: disconnected: %s (%v)", reason, cause)
 		})
 		f.clients = append(f.clients, c)
+		s.Connect()
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()

@@ -50,6 +50,7 @@ func startRepro(t *testing.T, opts *socketio.ServerOptions, transport string) *r
 	c, err := client.Connect("http://"+p.Addr(), &client.Options{ForceNew: true, ManagerOptions: client.ManagerOptions{
 		Transports: []string{transport}, Upgrade: client.Bool(false),
 		ReconnectionDelay: 50 * time.Millisecond, ReconnectionDelayMax: 100 * time.Millisecond,
+		AutoConnect: client.Bool(false), // the handlers first: the first connect is counted
 	}})
 	if err != nil {
 		t.Fatal(err)
@@ -81,6 +82,7 @@ func startRepro(t *testing.T, opts *socketio.ServerOptions, transport string) *r
 		r.disconnects = append(r.disconnects, reason)
 		r.mu.Unlock()
 	})
+	c.Connect()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	if err := c.WaitConnected(ctx); err != nil {
