@@ -85,6 +85,7 @@ func TestReconnectionStorm(t *testing.T) {
 				ReconnectionDelay:    delay,
 				ReconnectionDelayMax: delayMax,
 				RandomizationFactor:  0.5,
+				AutoConnect:          client.Bool(false), // the handlers first
 			},
 		})
 		if err != nil {
@@ -101,6 +102,7 @@ func TestReconnectionStorm(t *testing.T) {
 			}
 		})
 		sockets[i] = s
+		s.Connect()
 	}
 	waitFor(t, "all clients connected", 60*time.Second, func() bool { return connects.Load() == clients })
 	t.Logf("%d clients connected; goroutines: %d (baseline %d)", clients, runtime.NumGoroutine(), baseline)
