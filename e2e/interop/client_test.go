@@ -66,6 +66,14 @@ func newManager(t *testing.T, srv testServer, m cliMode, o client.ManagerOptions
 	return mgr
 }
 
+// manual is o with AutoConnect off, for a test that counts the socket's
+// connect events: it registers its handlers, then calls Connect, so that
+// the first connect cannot come before them.
+func manual(o client.ManagerOptions) client.ManagerOptions {
+	o.AutoConnect = client.Bool(false)
+	return o
+}
+
 // fixedDelay makes reconnection wait exactly d (no randomization).
 func fixedDelay(d time.Duration) client.ManagerOptions {
 	return client.ManagerOptions{ReconnectionDelay: d, ReconnectionDelayMax: d, RandomizationFactor: -1}
@@ -337,12 +345,13 @@ func TestClientConnect(t *testing.T) {
 func TestClientAuth(t *testing.T) {
 	forEachClientCase(t, serverKinds, func(t *testing.T, kind string, m cliMode) {
 		srv := startServer(t, kind, srvOptions{})
-		mgr := newManager(t, srv, m, fixedDelay(50*time.Millisecond))
+		mgr := newManager(t, srv, m, manual(fixedDelay(50*time.Millisecond)))
 		var okCalls atomic.Int32
 		good := mgr.Socket("/auth", &client.SocketOptions{AuthFunc: func() any {
 			return map[string]any{"token": "ok", "n": okCalls.Add(1)}
 		}})
 		goodEv := watchSocket(good)
+		good.Connect()
 		waitConnected(t, good)
 		checkTransport(t, mgr, good, m)
 		firstID := good.ID()
@@ -670,12 +679,13 @@ func checkBackoff(t *testing.T, closedAt time.Time, attempts, failures []evRec) 
 func TestClientReconnectBackoff(t *testing.T) {
 	forEachClientCase(t, serverKinds, func(t *testing.T, kind string, m cliMode) {
 		srv := startServer(t, kind, srvOptions{})
-		mgr := newManager(t, srv, m, client.ManagerOptions{
+		mgr := newManager(t, srv, m, manual(client.ManagerOptions{
 			ReconnectionDelay: boBase, ReconnectionDelayMax: boMax, RandomizationFactor: boFactor,
-		})
+		}))
 		mev := watchManager(mgr)
 		s := mgr.Socket("/", nil)
 		sev := watchSocket(s)
+		s.Connect()
 		waitConnected(t, s)
 		checkTransport(t, mgr, s, m)
 		first := s.ID()
@@ -737,9 +747,10 @@ func TestClientReconnectBackoff(t *testing.T) {
 func TestClientRestartDelivery(t *testing.T) {
 	forEachClientCase(t, serverKinds, func(t *testing.T, kind string, m cliMode) {
 		srv := startServer(t, kind, srvOptions{})
-		mgr := newManager(t, srv, m, client.ManagerOptions{ReconnectionDelay: 100 * time.Millisecond, ReconnectionDelayMax: 300 * time.Millisecond})
+		mgr := newManager(t, srv, m, manual(client.ManagerOptions{ReconnectionDelay: 100 * time.Millisecond, ReconnectionDelayMax: 300 * time.Millisecond}))
 		s := mgr.Socket("/", nil)
 		sev := watchSocket(s)
+		s.Connect()
 		waitConnected(t, s)
 		checkTransport(t, mgr, s, m)
 		for i := range 10 {
@@ -867,9 +878,10 @@ func TestClientRetries(t *testing.T) {
 func TestClientVolatileOffline(t *testing.T) {
 	forEachClientCase(t, serverKinds, func(t *testing.T, kind string, m cliMode) {
 		srv := startServer(t, kind, srvOptions{})
-		mgr := newManager(t, srv, m, fixedDelay(500*time.Millisecond))
+		mgr := newManager(t, srv, m, manual(fixedDelay(500*time.Millisecond)))
 		s := mgr.Socket("/", nil)
 		sev := watchSocket(s)
+		s.Connect()
 		waitConnected(t, s)
 		checkTransport(t, mgr, s, m)
 		_ = s.Emit("count", 1)
@@ -910,7 +922,7 @@ func TestClientVolatileOffline(t *testing.T) {
 func TestClientRecovery(t *testing.T) {
 	forEachClientCase(t, []string{"node"}, func(t *testing.T, kind string, m cliMode) {
 		srv := startServer(t, kind, srvOptions{Recovery: 10 * time.Second})
-		mgr := newManager(t, srv, m, fixedDelay(300*time.Millisecond))
+		mgr := newManager(t, srv, m, manual(fixedDelay(300*time.Millisecond)))
 		s := mgr.Socket("/", nil)
 		sev := watchSocket(s)
 		var mu sync.Mutex
@@ -949,6 +961,7 @@ func TestClientRecovery(t *testing.T) {
 				time.Sleep(10 * time.Millisecond)
 			}
 		}
+		s.Connect()
 		waitConnected(t, s)
 		checkTransport(t, mgr, s, m)
 		id := s.ID()
@@ -1005,10 +1018,12 @@ func TestClientRecovery(t *testing.T) {
 func TestClientDisconnectReasons(t *testing.T) {
 	forEachClientCase(t, serverKinds, func(t *testing.T, kind string, m cliMode) {
 		srv := startServer(t, kind, srvOptions{})
-		mgr := newManager(t, srv, m, fixedDelay(100*time.Millisecond))
+		mgr := newManager(t, srv, m, manual(fixedDelay(100*time.Millisecond)))
 		mev := watchManager(mgr)
 		s, o := mgr.Socket("/", nil), mgr.Socket("/other", nil)
 		sev, oev := watchSocket(s), watchSocket(o)
+		s.Connect()
+		o.Connect()
 		waitConnected(t, s)
 		waitConnected(t, o)
 		checkTransport(t, mgr, s, m)
@@ -1078,13 +1093,15 @@ func TestClientCloseNoGoroutine(t *testing.T) {
 				srv := startServer(t, kind, srvOptions{})
 				before := goleak.IgnoreCurrent()
 
-				mgr, err := client.NewManager(srv.URL(), &client.ManagerOptions{Transports: m.transports})
+				mgr, err := client.NewManager(srv.URL(), &client.ManagerOptions{Transports: m.transports, AutoConnect: client.Bool(false)})
 				if err != nil {
 					t.Fatal(err)
 				}
 				t.Cleanup(func() { _ = mgr.Close() }) // when the test stops early
 				s, o := mgr.Socket("/", nil), mgr.Socket("/other", nil)
 				sev, oev := watchSocket(s), watchSocket(o)
+				s.Connect()
+				o.Connect()
 				waitConnected(t, s)
 				waitConnected(t, o)
 				checkTransport(t, mgr, s, m)
